@@ -1,0 +1,72 @@
+# Two commands matter: `make run` (serve the portal on the embedded SQLite default) and `make test`.
+# Both install what a fresh Debian machine lacks: Debian packages, a virtual environment, the package.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+export FLASK_APP := portal
+
+RUN_DEBS := python3-venv libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk
+TEST_DEBS := $(RUN_DEBS) chromium poppler-utils
+
+.PHONY: run test lint bench system-deps test-system-deps postgres translations translations-update migrate seed clean help
+
+help:
+	@echo "make run    serve the portal on http://127.0.0.1:$(PORT) (SQLite under instance/)"
+	@echo "make test   lint, then the whole suite on SQLite and on PostgreSQL"
+	@echo "make lint   ruff"
+	@echo "make bench  benchmarks (JSON on stdout)"
+
+system-deps:
+	@.ci/debian-packages $(RUN_DEBS)
+
+test-system-deps:
+	@.ci/debian-packages $(TEST_DEBS)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(VENV)/.installed-run $@
+
+translations: $(VENV)/.installed-run
+	$(BIN)/pybabel -q compile -d portal/translations
+
+migrate: $(VENV)/.installed-run
+	$(BIN)/flask db upgrade
+
+seed: migrate
+	$(BIN)/flask demo seed
+
+run: system-deps $(VENV)/.installed-run translations seed
+	@echo "Portal: http://127.0.0.1:$(PORT)  (Ctrl+C stops it)"
+	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+postgres:
+	@.ci/postgres-up
+
+test: test-system-deps $(VENV)/.installed-dev translations lint postgres
+	$(BIN)/pytest --db sqlite
+	$(BIN)/pytest --db postgresql
+
+bench: $(VENV)/.installed-dev translations
+	@for script in bench/bench_*.py; do $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+translations-update: $(VENV)/.installed-dev
+	$(BIN)/pybabel extract -F portal/translations/babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+	  --project "City Bill Payment Portal" -o portal/translations/messages.pot .
+	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations --no-fuzzy-matching

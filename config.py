@@ -1,0 +1,168 @@
+"""Configuration classes for the portal.
+
+Every value is read from the environment when a class is instantiated, never at import time,
+so tests and the CLI can build apps with different settings in one process.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent
+INSTANCE_DIR = PROJECT_ROOT / "instance"
+
+# Keys that must never reach production: the placeholder in the README and obvious test values.
+KNOWN_WEAK_SECRET_KEYS = frozenset({"", "dev", "change-me", "changeme", "secret", "development", "test"})
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a configuration the portal may start with."""
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "")
+    if raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def default_sqlite_url() -> str:
+    return f"sqlite:///{INSTANCE_DIR / 'portal.sqlite3'}"
+
+
+class Config:
+    """Settings shared by every environment."""
+
+    ENV_NAME = "development"
+    DEBUG = False
+    TESTING = False
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        env = os.environ if environ is None else environ
+        self.DATABASE_URL = env.get("DATABASE_URL") or default_sqlite_url()
+        self.SECRET_KEY = env.get("SECRET_KEY") or self.fallback_secret_key()
+
+        self.PORTAL_TIMEZONE = "Asia/Shanghai"
+        self.PORTAL_CURRENCY = "CNY"
+        self.BABEL_DEFAULT_LOCALE = "zh_CN"
+        self.BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+        self.BABEL_TRANSLATION_DIRECTORIES = "translations"
+        self.PORTAL_LOCALES = ("zh_CN", "en")
+
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_SECURE = _bool(env.get("SESSION_COOKIE_SECURE"), self.secure_cookies_default())
+        self.SESSION_COOKIE_NAME = "portal_session"
+        self.PERMANENT_SESSION_LIFETIME = _int(env, "SESSION_LIFETIME_SECONDS", 8 * 3600)
+        self.WTF_CSRF_ENABLED = True
+        self.WTF_CSRF_TIME_LIMIT = _int(env, "CSRF_TIME_LIMIT_SECONDS", 3600)
+
+        self.LOGIN_MAX_FAILURES = _int(env, "LOGIN_MAX_FAILURES", 5)
+        self.LOGIN_LOCKOUT_SECONDS = _int(env, "LOGIN_LOCKOUT_SECONDS", 15 * 60)
+        self.RATELIMIT_ENABLED = _bool(env.get("RATELIMIT_ENABLED"), True)
+        self.RATELIMIT_STORAGE_URI = env.get("REDIS_URL") or "memory://"
+        self.RATELIMIT_LOGIN = env.get("RATELIMIT_LOGIN") or "20 per minute"
+        self.RATELIMIT_HEADERS_ENABLED = True
+
+        self.ARGON2_TIME_COST = _int(env, "ARGON2_TIME_COST", 3)
+        self.ARGON2_MEMORY_COST_KIB = _int(env, "ARGON2_MEMORY_COST_KIB", 64 * 1024)
+
+        self.LOG_LEVEL = env.get("LOG_LEVEL") or "INFO"
+
+    def fallback_secret_key(self) -> str:
+        # A fresh random key per process: sessions do not survive a restart, which is fine in development.
+        return secrets.token_urlsafe(48)
+
+    def secure_cookies_default(self) -> bool:
+        return False
+
+    def validate(self) -> None:
+        """Refuse settings that are unsafe for this environment."""
+
+    def as_dict(self) -> dict[str, object]:
+        return {key: getattr(self, key) for key in dir(self) if key.isupper()}
+
+
+class DevelopmentConfig(Config):
+    ENV_NAME = "development"
+    DEBUG = False
+
+    def fallback_secret_key(self) -> str:
+        # Kept in instance/ so sessions survive a restart of `make run`; never used in production.
+        key_file = INSTANCE_DIR / "secret_key"
+        if key_file.exists():
+            return key_file.read_text(encoding="ascii").strip()
+        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        key_file.touch(mode=0o600)
+        key_file.write_text(key, encoding="ascii")
+        return key
+
+
+class TestingConfig(Config):
+    ENV_NAME = "testing"
+    TESTING = True
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        super().__init__(environ)
+        # Cheaper hashing keeps the suite fast; it is still argon2id.
+        self.ARGON2_TIME_COST = 1
+        self.ARGON2_MEMORY_COST_KIB = 8 * 1024
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+
+    def fallback_secret_key(self) -> str:
+        return ""
+
+    def secure_cookies_default(self) -> bool:
+        return True
+
+    def validate(self) -> None:
+        key = self.SECRET_KEY
+        if key.strip().lower() in KNOWN_WEAK_SECRET_KEYS:
+            raise ConfigError(
+                "SECRET_KEY is missing or a known default; production refuses to start without a secret "
+                "key. Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+            )
+        if len(key) < MIN_SECRET_KEY_LENGTH:
+            raise ConfigError(
+                f"SECRET_KEY is only {len(key)} characters; production needs at least "
+                f"{MIN_SECRET_KEY_LENGTH} random characters."
+            )
+        if self.DATABASE_URL.startswith("sqlite"):
+            raise ConfigError(
+                "Production runs on PostgreSQL: set DATABASE_URL to a postgresql+psycopg:// URL."
+            )
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def load_config(environ: Mapping[str, str] | None = None) -> Config:
+    """Pick the configuration class named by PORTAL_ENV (default: development)."""
+    env = os.environ if environ is None else environ
+    name = (env.get("PORTAL_ENV") or "development").strip().lower()
+    try:
+        config_class = CONFIGS[name]
+    except KeyError as exc:
+        raise ConfigError(f"PORTAL_ENV must be one of {sorted(CONFIGS)}, got {name!r}") from exc
+    return config_class(env)

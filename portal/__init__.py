@@ -1,0 +1,57 @@
+"""The city bill-payment portal: create_app() builds a configured Flask application."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from config import PROJECT_ROOT, Config, load_config
+
+
+def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
+    """Build the app. ``config`` is a Config instance, or overrides applied to the environment's one."""
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+        instance_path=str(PROJECT_ROOT / "instance"),
+    )
+    settings = config if isinstance(config, Config) else load_config()
+    settings.validate()
+    app.config.from_mapping(settings.as_dict())
+    if isinstance(config, Mapping):
+        app.config.from_mapping(config)
+
+    from portal import db, extensions, i18n, web
+
+    web.init_logging(app)
+    db.init_app(app)
+    extensions.csrf.init_app(app)
+    extensions.limiter.init_app(app)
+    i18n.init_app(app)
+    web.init_app(app)
+
+    from portal.accounts import auth
+
+    auth.init_app(app)
+    _register_blueprints(app)
+    _register_cli(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from portal.accounts.views import bp as accounts_bp
+    from portal.admin.views import bp as admin_bp
+    from portal.agencies.views import bp as agencies_bp
+    from portal.main.views import bp as main_bp
+
+    for blueprint in (main_bp, accounts_bp, agencies_bp, admin_bp):
+        app.register_blueprint(blueprint)
+
+
+def _register_cli(app: Flask) -> None:
+    from portal import cli
+
+    cli.init_app(app)

@@ -1,0 +1,1 @@
+"""Residents and staff: registration, login, roles, identity verification."""

@@ -1,0 +1,142 @@
+"""Shapes of account input; business rules live in services."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+
+from portal.accounts import identity
+from portal.accounts.passwords import MAX_LENGTH, MIN_LENGTH
+
+
+def mobile_or_email(_form, field) -> None:
+    if field.data and identity.parse_login_identifier(field.data) is None:
+        raise ValidationError(_l("Enter a mainland mobile number (11 digits) or an e-mail address."))
+
+
+def national_id_shape(_form, field) -> None:
+    number = identity.normalize_national_id(field.data or "")
+    if number and identity.national_id_problem(number) == "shape":
+        raise ValidationError(_l("Enter an 18-character ID number: 17 digits followed by a digit or X."))
+
+
+NEW_PASSWORD_LENGTH = Length(
+    min=MIN_LENGTH,
+    max=MAX_LENGTH,
+    message=_l("Password must be between %(min)d and %(max)d characters."),
+)
+
+
+class LoginForm(FlaskForm):
+    identifier = StringField(
+        _l("Mobile number or e-mail address"),
+        validators=[DataRequired(_l("Enter your mobile number or e-mail address.")), Length(max=254)],
+        render_kw={"autocomplete": "username", "spellcheck": "false"},
+    )
+    password = PasswordField(
+        _l("Password"),
+        validators=[DataRequired(_l("Enter your password.")), Length(max=128)],
+        render_kw={"autocomplete": "current-password"},
+    )
+
+
+class RegistrationForm(FlaskForm):
+    identifier = StringField(
+        _l("Mobile number or e-mail address"),
+        description=_l("A mainland mobile number such as 138 0013 8000, or an e-mail address."),
+        validators=[
+            DataRequired(_l("Enter your mobile number or e-mail address.")),
+            Length(max=254),
+            mobile_or_email,
+        ],
+        render_kw={"autocomplete": "username", "spellcheck": "false"},
+    )
+    password = PasswordField(
+        _l("Create a password"),
+        description=_l(
+            "At least 10 characters. A phrase of unrelated words is easy to remember and hard to guess."
+        ),
+        validators=[DataRequired(_l("Enter a password.")), NEW_PASSWORD_LENGTH],
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        _l("Confirm password"),
+        validators=[
+            DataRequired(_l("Enter the password again.")),
+            EqualTo("password", _l("The two passwords do not match.")),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(
+        _l("Current password"),
+        validators=[DataRequired(_l("Enter your current password."))],
+        render_kw={"autocomplete": "current-password"},
+    )
+    password = PasswordField(
+        _l("New password"),
+        description=_l("At least 10 characters, not a common password."),
+        validators=[DataRequired(_l("Enter a new password.")), NEW_PASSWORD_LENGTH],
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        _l("Confirm new password"),
+        validators=[
+            DataRequired(_l("Enter the new password again.")),
+            EqualTo("password", _l("The two passwords do not match.")),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class IdentityForm(FlaskForm):
+    real_name = StringField(
+        _l("Real name"),
+        description=_l("As printed on your resident identity card."),
+        validators=[
+            DataRequired(_l("Enter your real name.")),
+            Length(max=50, message=_l("Name is too long.")),
+        ],
+        render_kw={"autocomplete": "name"},
+    )
+    national_id = StringField(
+        _l("Resident identity card number"),
+        description=_l("18 characters: 17 digits followed by a digit or X."),
+        validators=[DataRequired(_l("Enter your ID number.")), national_id_shape],
+        render_kw={"autocomplete": "off", "spellcheck": "false", "inputmode": "text"},
+    )
+
+
+class StaffForm(FlaskForm):
+    email = StringField(
+        _l("E-mail address"),
+        validators=[DataRequired(_l("Enter an e-mail address.")), Length(max=254)],
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+    )
+    display_name = StringField(_l("Full name"), validators=[Length(max=100)])
+    role = SelectField(
+        _l("Role"),
+        choices=[
+            SelectChoice("clerk", _l("Agency clerk")),
+            SelectChoice("finance", _l("Finance")),
+            SelectChoice("admin", _l("Administrator")),
+        ],
+        validators=[DataRequired(_l("Choose a role."))],
+    )
+    agency = SelectField(
+        _l("Agency"),
+        description=_l("Required for clerks; leave empty for finance and administrators."),
+        choices=[],
+        validate_choice=False,
+    )
+    password = PasswordField(
+        _l("Initial password"),
+        description=_l("The new staff member must change it at first login."),
+        validators=[DataRequired(_l("Enter an initial password.")), NEW_PASSWORD_LENGTH],
+        render_kw={"autocomplete": "new-password"},
+    )

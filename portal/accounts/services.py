@@ -1,0 +1,188 @@
+"""Business rules for accounts. Services take the session and never commit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.accounts import identity, passwords
+from portal.accounts.models import STAFF_ROLES, Role, User, VerificationTier
+from portal.agencies.models import Agency
+from portal.db import utcnow
+from portal.errors import AuthenticationFailed, ValidationFailed
+
+
+@dataclass(frozen=True)
+class StaffRequest:
+    email: str
+    role: Role
+    password: str
+    agency_code: str | None = None
+    display_name: str | None = None
+
+
+def find_by_identifier(session: Session, text: str) -> User | None:
+    parsed = identity.parse_login_identifier(text)
+    if parsed is None:
+        return None
+    kind, value = parsed
+    column = User.email if kind == "email" else User.phone
+    return session.scalar(select(User).where(column == value))
+
+
+def _require_password_ok(password: str, related: list[str]) -> None:
+    problem = passwords.password_problem(password, related)
+    if problem:
+        raise ValidationFailed(problem, field="password")
+
+
+def register_resident(session: Session, login_identifier: str, password: str) -> User:
+    parsed = identity.parse_login_identifier(login_identifier)
+    if parsed is None:
+        raise ValidationFailed(
+            _("Enter a mainland mobile number (11 digits) or an e-mail address."), field="identifier"
+        )
+    kind, value = parsed
+    _require_password_ok(password, [value])
+    if find_by_identifier(session, value) is not None:
+        message = (
+            _("This mobile number is already registered. Log in instead.")
+            if kind == "phone"
+            else _("This e-mail address is already registered. Log in instead.")
+        )
+        raise ValidationFailed(message, field="identifier")
+    user = User(role=Role.RESIDENT, password_hash=passwords.hash_password(password))
+    setattr(user, kind, value)
+    session.add(user)
+    session.flush()  # assigns the id that the login session refers to
+    return user
+
+
+def authenticate(session: Session, login_identifier: str, password: str) -> User:
+    """The user for these credentials; one vague error for unknown, wrong, locked or disabled."""
+    refused = AuthenticationFailed(
+        _(
+            "The login details are incorrect, or the account is temporarily locked. "
+            "Check them and try again, or wait %(minutes)d minutes.",
+            minutes=lockout_minutes(),
+        )
+    )
+    user = find_by_identifier(session, login_identifier)
+    if user is None:
+        passwords.burn_verification_time(password)
+        raise refused
+    now = utcnow()
+    if user.locked_until is not None and user.locked_until > now:
+        passwords.burn_verification_time(password)
+        raise refused
+    if not passwords.verify_password(user.password_hash, password) or not user.is_active:
+        _count_failure(user)
+        raise refused
+    user.failed_login_count = 0
+    user.locked_until = None
+    user.last_login_at = now
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash_password(password)
+    return user
+
+
+def lockout_minutes() -> int:
+    return max(1, current_app.config["LOGIN_LOCKOUT_SECONDS"] // 60)
+
+
+def _count_failure(user: User) -> None:
+    user.failed_login_count += 1
+    if user.failed_login_count >= current_app.config["LOGIN_MAX_FAILURES"]:
+        user.locked_until = utcnow() + timedelta(seconds=current_app.config["LOGIN_LOCKOUT_SECONDS"])
+        user.failed_login_count = 0
+
+
+def change_password(user: User, current_password: str, new_password: str) -> None:
+    if not passwords.verify_password(user.password_hash, current_password):
+        raise ValidationFailed(_("Your current password is incorrect."), field="current_password")
+    if current_password == new_password:
+        raise ValidationFailed(_("Choose a password different from the current one."), field="password")
+    _require_password_ok(new_password, [user.email or "", user.phone or ""])
+    user.password_hash = passwords.hash_password(new_password)
+    user.password_changed_at = utcnow()
+    user.must_change_password = False
+
+
+def verify_identity(session: Session, user: User, real_name: str, national_id: str) -> None:
+    """Record the resident's real name and ID number; a valid ID unlocks the ID-verified tier."""
+    number = identity.normalize_national_id(national_id)
+    problem = identity.national_id_problem(number)
+    if problem is not None:
+        raise ValidationFailed(_national_id_message(problem), field="national_id")
+    holder = session.scalar(select(User).where(User.national_id == number, User.id != user.id))
+    if holder is not None:
+        raise ValidationFailed(
+            _("This ID number is already linked to another account. Contact support if this is wrong."),
+            field="national_id",
+        )
+    user.real_name = real_name.strip()
+    user.national_id = number
+    if user.verification_tier is VerificationTier.BASIC:
+        user.verification_tier = VerificationTier.ID_VERIFIED
+
+
+def _national_id_message(problem: str) -> str:
+    if problem == "birth_date":
+        return _("The date of birth in this ID number (digits 7 to 14) is not a real date.")
+    if problem == "check_digit":
+        return _("This ID number is not valid: the last character does not match. Check each digit.")
+    return _("Enter an 18-character ID number: 17 digits followed by a digit or X.")
+
+
+def create_staff(session: Session, request: StaffRequest) -> User:
+    """A clerk belongs to exactly one agency; finance and admin staff to none."""
+    if request.role not in STAFF_ROLES:
+        raise ValidationFailed(_("Choose a staff role."), field="role")
+    email = identity.normalize_email(request.email)
+    if email is None:
+        raise ValidationFailed(_("Enter a valid e-mail address."), field="email")
+    if session.scalar(select(User).where(User.email == email)) is not None:
+        raise ValidationFailed(_("A user with this e-mail address already exists."), field="email")
+    agency = _agency_for_role(session, request.role, request.agency_code)
+    _require_password_ok(request.password, [email])
+    user = User(
+        email=email,
+        role=request.role,
+        agency=agency,
+        display_name=(request.display_name or "").strip() or None,
+        password_hash=passwords.hash_password(request.password),
+        must_change_password=True,
+    )
+    session.add(user)
+    session.flush()  # surfaces a unique-email race as an error here, not at the commit point
+    return user
+
+
+def _agency_for_role(session: Session, role: Role, agency_code: str | None) -> Agency | None:
+    if role is not Role.CLERK:
+        if agency_code:
+            raise ValidationFailed(_("Only clerks belong to an agency."), field="agency")
+        return None
+    agency = session.scalar(select(Agency).where(Agency.code == (agency_code or "")))
+    if agency is None:
+        raise ValidationFailed(_("A clerk must belong to exactly one existing agency."), field="agency")
+    return agency
+
+
+def set_staff_active(actor: User, user: User, active: bool) -> None:
+    if not user.is_staff:
+        raise ValidationFailed(_("Only staff accounts are managed here."))
+    if user.id == actor.id and not active:
+        raise ValidationFailed(_("You cannot disable your own account."))
+    user.is_active = active
+
+
+def list_staff(session: Session) -> list[User]:
+    return list(
+        session.scalars(select(User).where(User.role != Role.RESIDENT).order_by(User.role, User.email))
+    )

@@ -1,0 +1,126 @@
+"""Account pages: register, log in, log out, profile, identity and password."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from portal.accounts import auth, identity, services
+from portal.accounts.forms import ChangePasswordForm, IdentityForm, LoginForm, RegistrationForm
+from portal.accounts.models import Role
+from portal.db import get_session
+from portal.errors import PortalError
+from portal.extensions import limiter
+from portal.forms import attach_error
+from portal.web import safe_next_url
+
+bp = Blueprint("accounts", __name__, url_prefix="/account")
+
+
+def _login_limit() -> str:
+    from flask import current_app
+
+    return current_app.config["RATELIMIT_LOGIN"]
+
+
+def home_for(user) -> str:
+    if user.role is Role.CLERK:
+        return url_for("agencies.overview", code=user.agency.code)
+    if user.role is Role.ADMIN:
+        return url_for("admin.staff")
+    if user.role is Role.FINANCE:
+        return url_for("agencies.index")
+    return url_for("accounts.profile")
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def register():
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user))
+    form = RegistrationForm()
+    if form.validate_on_submit():
+        db = get_session()
+        try:
+            user = services.register_resident(db, form.identifier.data, form.password.data)
+        except PortalError as error:
+            attach_error(form, error)
+        else:
+            auth.start_session(db, user)
+            flash(_("Your account has been created and you are logged in."), "success")
+            return redirect(url_for("accounts.profile"))
+    return render_template("accounts/register.html", form=form)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user))
+    form = LoginForm()
+    if form.validate_on_submit():
+        db = get_session()
+        try:
+            user = services.authenticate(db, form.identifier.data, form.password.data)
+        except PortalError as error:
+            # Rendered with 200 so the failure counter the service updated is committed.
+            attach_error(form, error)
+        else:
+            auth.start_session(db, user)
+            flash(_("You are logged in."), "success")
+            return redirect(safe_next_url(request.args.get("next"), home_for(user)))
+    return render_template("accounts/login.html", form=form)
+
+
+@bp.post("/logout")
+def logout():
+    # CSRFProtect has already checked the token of this POST.
+    auth.end_session(get_session())
+    flash(_("You have logged out."), "success")
+    return redirect(url_for("main.index"))
+
+
+@bp.get("/")
+@login_required
+def profile():
+    return render_template(
+        "accounts/profile.html",
+        masked_id=identity.mask_national_id(current_user.national_id),
+        masked_phone=identity.mask_phone(current_user.phone),
+        masked_name=identity.mask_name(current_user.real_name),
+    )
+
+
+@bp.route("/identity", methods=["GET", "POST"])
+@login_required
+def verify_identity():
+    if current_user.role is not Role.RESIDENT:
+        return redirect(url_for("accounts.profile"))
+    form = IdentityForm()
+    if form.validate_on_submit():
+        try:
+            services.verify_identity(get_session(), current_user, form.real_name.data, form.national_id.data)
+        except PortalError as error:
+            attach_error(form, error)
+        else:
+            flash(_("Your identity details have been saved. Your wallet is now ID-verified."), "success")
+            return redirect(url_for("accounts.profile"))
+    return render_template("accounts/identity.html", form=form)
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        db = get_session()
+        try:
+            services.change_password(current_user, form.current_password.data, form.password.data)
+        except PortalError as error:
+            attach_error(form, error)
+        else:
+            auth.end_other_sessions(db, current_user)
+            flash(_("Your password has been changed. Other devices have been logged out."), "success")
+            return redirect(home_for(current_user))
+    return render_template("accounts/change_password.html", form=form)

@@ -1,0 +1,1 @@
+"""Administration: staff accounts (risk flags and the audit log come later)."""

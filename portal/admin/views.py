@@ -1,0 +1,70 @@
+"""Admin pages for staff accounts."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
+
+from portal.accounts import services as account_services
+from portal.accounts.auth import role_required
+from portal.accounts.forms import StaffForm
+from portal.accounts.models import Role, User
+from portal.agencies import services as agency_services
+from portal.db import get_session
+from portal.errors import PortalError
+from portal.forms import ConfirmForm, attach_error
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.get("/staff")
+@role_required(Role.ADMIN)
+def staff():
+    return render_template(
+        "admin/staff.html", staff=account_services.list_staff(get_session()), toggle_form=ConfirmForm()
+    )
+
+
+@bp.route("/staff/new", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def new_staff():
+    db = get_session()
+    form = StaffForm()
+    form.agency.choices = [SelectChoice("", _("No agency"))] + [
+        SelectChoice(agency.code, f"{agency.name_zh} / {agency.name_en}")
+        for agency in agency_services.all_agencies(db)
+    ]
+    if form.validate_on_submit():
+        request = account_services.StaffRequest(
+            email=form.email.data,
+            role=Role(form.role.data),
+            password=form.password.data,
+            agency_code=form.agency.data or None,
+            display_name=form.display_name.data,
+        )
+        try:
+            user = account_services.create_staff(db, request)
+        except PortalError as error:
+            attach_error(form, error)
+        else:
+            flash(_("Staff account %(email)s created.", email=user.email), "success")
+            return redirect(url_for("admin.staff"))
+    return render_template("admin/new_staff.html", form=form)
+
+
+@bp.post("/staff/<int:user_id>/active")
+@role_required(Role.ADMIN)
+def toggle_staff(user_id: int):
+    db = get_session()
+    user = db.get(User, user_id)
+    if user is None or not user.is_staff:
+        abort(404)
+    try:
+        account_services.set_staff_active(current_user, user, not user.is_active)
+    except PortalError as error:
+        flash(error.message, "error")
+    else:
+        flash(_("Account %(email)s updated.", email=user.email), "success")
+    return redirect(url_for("admin.staff"))

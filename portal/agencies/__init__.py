@@ -1,0 +1,1 @@
+"""Agencies that issue bills (water, electricity and gas companies, traffic police, tax bureau)."""

@@ -1,0 +1,29 @@
+"""Staff pages about agencies; a clerk sees only their own agency."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, url_for
+from flask_login import current_user
+
+from portal.accounts.auth import agency_in_scope, role_required
+from portal.accounts.models import Role
+from portal.agencies import services
+from portal.db import get_session
+
+bp = Blueprint("agencies", __name__, url_prefix="/agencies")
+
+
+@bp.get("/")
+@role_required(Role.CLERK, Role.FINANCE, Role.ADMIN)
+def index():
+    if current_user.role is Role.CLERK:
+        return redirect(url_for("agencies.overview", code=current_user.agency.code))
+    return render_template("agencies/index.html", agencies=services.all_agencies(get_session()))
+
+
+@bp.get("/<code>/")
+@role_required(Role.CLERK, Role.FINANCE, Role.ADMIN)
+def overview(code: str):
+    db = get_session()
+    agency = agency_in_scope(db, current_user, code)
+    return render_template("agencies/overview.html", agency=agency, clerks=services.clerk_count(db, agency))

@@ -1,0 +1,75 @@
+"""Command-line interface: `flask --app portal db|users|demo ...`."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from portal import demo, migrate
+from portal.accounts import services as account_services
+from portal.accounts.models import STAFF_ROLES, Role
+from portal.db import get_database
+from portal.errors import PortalError
+
+db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
+users_cli = AppGroup("users", help="Staff accounts.")
+demo_cli = AppGroup("demo", help="Demonstration data.")
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    migrate.upgrade(current_app.config["DATABASE_URL"], revision)
+    click.echo(f"database upgraded to {revision}")
+
+
+@db_cli.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION."""
+    migrate.downgrade(current_app.config["DATABASE_URL"], revision)
+    click.echo(f"database downgraded to {revision}")
+
+
+@users_cli.command("create")
+@click.option("--role", type=click.Choice([role.value for role in STAFF_ROLES]), required=True)
+@click.option("--email", required=True)
+@click.option("--agency", "agency_code", help="Agency code; required for clerks.")
+@click.option("--name", "display_name", default=None)
+@click.password_option(help="Initial password; the user must change it at first login.")
+def users_create(
+    role: str, email: str, agency_code: str | None, display_name: str | None, password: str
+) -> None:
+    """Create a staff account (clerk, finance or admin)."""
+    request = account_services.StaffRequest(
+        email=email, role=Role(role), password=password, agency_code=agency_code, display_name=display_name
+    )
+    session = get_database().sessionmaker()
+    try:
+        with session.begin():
+            user = account_services.create_staff(session, request)
+    except PortalError as error:
+        raise click.ClickException(error.message) from error
+    finally:
+        session.close()
+    click.echo(f"created {user.role.value} {user.email}")
+
+
+@demo_cli.command("seed")
+def demo_seed() -> None:
+    """Create the demo agencies and logins (idempotent)."""
+    session = get_database().sessionmaker()
+    with session.begin():
+        logins = demo.seed(session)
+    session.close()
+    click.echo("Demo logins (http://127.0.0.1:5000/account/login):")
+    for login in logins:
+        agency = f" (agency: {login.agency_code})" if login.agency_code else ""
+        click.echo(f"  {login.role.value:<9} {login.login:<26} {login.password}{agency}")
+
+
+def init_app(app: Flask) -> None:
+    for group in (db_cli, users_cli, demo_cli):
+        app.cli.add_command(group)

@@ -1,0 +1,132 @@
+"""Engine, one session per request, the declarative base, and the one commit point.
+
+Views never commit. The request wrapper commits when the view produced a successful response and
+rolls back otherwise (indico's RH pattern); CLI commands and workers use ``with session.begin():``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import ClassVar
+
+from flask import Flask, Response, current_app, g
+from sqlalchemy import BigInteger, DateTime, Engine, Integer, MetaData, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite drops the offset on its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are ambiguous; store timezone-aware UTC times")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+# 64-bit integers everywhere (fen amounts outgrow 32 bits); SQLite only auto-numbers INTEGER keys.
+BigInt = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict] = {datetime: UTCDateTime(), int: BigInt}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def build_engine(url: str) -> Engine:
+    """Create the engine with the per-backend settings the portal relies on."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    # pysqlite's own transaction handling breaks SAVEPOINT and transactional DDL; take it over
+    # (SQLAlchemy's documented recipe) and switch on foreign keys, which SQLite leaves off.
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+
+class Database:
+    """Holds the engine and the session factory of one app."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = build_engine(url)
+        self.sessionmaker = sessionmaker(bind=self.engine, expire_on_commit=False, autoflush=True)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["portal.db"] = Database(app.config["DATABASE_URL"])
+    app.after_request(_commit_or_roll_back)
+    app.teardown_appcontext(_close_session)
+
+
+def get_database() -> Database:
+    return current_app.extensions["portal.db"]
+
+
+def get_session() -> Session:
+    """The session of the current request (or app context), created on first use."""
+    if "db_session" not in g:
+        g.db_session = get_database().sessionmaker()
+    return g.db_session
+
+
+def _commit_or_roll_back(response: Response) -> Response:
+    # The one commit point: a response below 400 means the view finished its work.
+    session: Session | None = g.get("db_session")
+    if session is None:
+        return response
+    if response.status_code < 400:
+        session.commit()
+    else:
+        session.rollback()
+    return response
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    session: Session | None = g.pop("db_session", None)
+    if session is not None:
+        session.close()

@@ -1,0 +1,69 @@
+"""Demo data: agencies, a resident and one staff user per role. Running it twice changes nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.accounts import passwords
+from portal.accounts.models import Role, User
+from portal.agencies.models import Agency, AgencyCategory
+
+DEMO_AGENCIES = (
+    ("water", "市自来水公司", "City Water Company", AgencyCategory.WATER),
+    ("power", "市供电公司", "City Power Supply Company", AgencyCategory.ELECTRICITY),
+    ("gas", "市燃气公司", "City Gas Company", AgencyCategory.GAS),
+    ("traffic", "市公安局交通警察支队", "City Traffic Police", AgencyCategory.TRAFFIC),
+    ("tax", "市税务局", "City Tax Bureau", AgencyCategory.TAX),
+)
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    role: Role
+    login: str
+    password: str
+    agency_code: str | None = None
+
+
+DEMO_LOGINS = (
+    DemoLogin(Role.RESIDENT, "13800138000", "demo-resident-2026"),
+    DemoLogin(Role.CLERK, "clerk@water.demo.gov.cn", "demo-clerk-2026", "water"),
+    DemoLogin(Role.FINANCE, "finance@demo.gov.cn", "demo-finance-2026"),
+    DemoLogin(Role.ADMIN, "admin@demo.gov.cn", "demo-admin-2026"),
+)
+
+
+def seed(session: Session) -> list[DemoLogin]:
+    """Create what is missing; existing rows (and changed passwords) are left alone."""
+    agencies = {
+        code: _ensure_agency(session, code, zh, en, category) for code, zh, en, category in DEMO_AGENCIES
+    }
+    for login in DEMO_LOGINS:
+        _ensure_user(session, login, agencies.get(login.agency_code or ""))
+    return list(DEMO_LOGINS)
+
+
+def _ensure_agency(
+    session: Session, code: str, name_zh: str, name_en: str, category: AgencyCategory
+) -> Agency:
+    agency = session.scalar(select(Agency).where(Agency.code == code))
+    if agency is None:
+        agency = Agency(code=code, name_zh=name_zh, name_en=name_en, category=category)
+        session.add(agency)
+        session.flush()  # the clerk below needs the agency id
+    return agency
+
+
+def _ensure_user(session: Session, login: DemoLogin, agency: Agency | None) -> None:
+    column = User.phone if login.role is Role.RESIDENT else User.email
+    if session.scalar(select(User).where(column == login.login)) is not None:
+        return
+    user = User(role=login.role, agency=agency, password_hash=passwords.hash_password(login.password))
+    if login.role is Role.RESIDENT:
+        user.phone = login.login
+    else:
+        user.email = login.login
+    session.add(user)

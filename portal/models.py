@@ -1,0 +1,9 @@
+"""Imports every domain's models so that Base.metadata is complete (for Alembic and tests)."""
+
+from portal.accounts import models as accounts_models
+from portal.agencies import models as agencies_models
+from portal.db import Base
+
+metadata = Base.metadata
+
+__all__ = ["accounts_models", "agencies_models", "metadata"]

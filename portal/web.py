@@ -1,0 +1,130 @@
+"""Cross-cutting HTTP concerns: request ids in logs, security headers, friendly error pages."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from urllib.parse import urlsplit
+
+from flask import Flask, g, has_request_context, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+ERROR_TEXTS = {
+    400: (_l("Bad request"), _l("The request could not be understood. Go back and try again.")),
+    403: (_l("Access denied"), _l("You do not have permission to view this page.")),
+    404: (_l("Page not found"), _l("If you typed the web address, check it is correct.")),
+    405: (_l("Method not allowed"), _l("This page cannot be used that way. Go back and try again.")),
+    429: (_l("Too many requests"), _l("You have tried too many times. Wait a minute and try again.")),
+    500: (
+        _l("Sorry, there is a problem with the service"),
+        _l("Try again later. Nothing you submitted has been changed."),
+    ),
+}
+
+
+class RequestIdFilter(logging.Filter):
+    """Adds the current request id (or '-') to every log record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = g.get("request_id", "-") if has_request_context() else "-"
+        return True
+
+
+def init_logging(app: Flask) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s")
+    )
+    handler.addFilter(RequestIdFilter())
+    app.logger.handlers[:] = [handler]
+    app.logger.setLevel(app.config["LOG_LEVEL"])
+    app.logger.propagate = False
+
+
+def safe_next_url(target: str | None, default: str = "/") -> str:
+    """Only same-site paths are followed after login or a language switch (no open redirects)."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    if "\\" in target:
+        return default
+    return target
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(_assign_request_id)
+    app.after_request(_add_security_headers)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
+
+
+def _assign_request_id() -> None:
+    incoming = request.headers.get(REQUEST_ID_HEADER, "")
+    g.request_id = incoming if _VALID_REQUEST_ID.match(incoming) else secrets.token_hex(8)
+
+
+def _add_security_headers(response):
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if request.endpoint and request.endpoint != "static":
+        headers.setdefault("Cache-Control", "no-store")
+    if response.mimetype == "text/html":
+        headers.setdefault("Vary", "Cookie")
+    headers[REQUEST_ID_HEADER] = g.get("request_id", "-")
+    return response
+
+
+def render_error(status: int, detail: str | None = None):
+    title, text = ERROR_TEXTS.get(status, ERROR_TEXTS[400 if status < 500 else 500])
+    body = render_template("errors/error.html", status=status, title=title, text=detail or text)
+    return body, status
+
+
+def _csrf_error(_error: CSRFError):
+    return render_error(
+        400,
+        str(_l("Your form expired or was sent from another site. Go back, reload the page and try again.")),
+    )
+
+
+def _http_error(error: HTTPException):
+    if error.code is None or error.code < 400:
+        return error
+    return render_error(error.code)
+
+
+def _unexpected_error(error: Exception):
+    if isinstance(error, HTTPException):
+        return _http_error(error)
+    # Logged with its request id so support can find it; the resident sees no internals.
+    from flask import current_app
+
+    current_app.logger.exception("unhandled error: %s", error)
+    return render_error(InternalServerError.code)

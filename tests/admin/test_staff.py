@@ -1,0 +1,127 @@
+from sqlalchemy import select
+
+from portal.accounts.models import Role, User
+from tests.conftest import login, submit
+from tests.factories import AdminFactory, AgencyFactory, ClerkFactory
+
+
+def test_admin_creates_a_clerk_bound_to_one_agency(client, db):
+    agency = AgencyFactory(code="water-x")
+    login(client, AdminFactory().email)
+
+    response = submit(
+        client,
+        "/admin/staff/new",
+        {
+            "email": "New.Clerk@Water.example.cn",
+            "display_name": "王小明",
+            "role": "clerk",
+            "agency": "water-x",
+            "password": "initial phrase for the clerk",
+        },
+    )
+
+    assert response.status_code == 302
+    clerk = db.scalar(select(User).where(User.email == "new.clerk@water.example.cn"))
+    assert clerk.role is Role.CLERK and clerk.agency_id == agency.id and clerk.must_change_password
+
+
+def test_clerk_without_agency_is_refused(client, db):
+    login(client, AdminFactory().email)
+
+    response = submit(
+        client,
+        "/admin/staff/new",
+        {
+            "email": "lonely@example.cn",
+            "role": "clerk",
+            "agency": "",
+            "password": "initial phrase for the clerk",
+        },
+    )
+
+    assert response.status_code == 200
+    assert 'href="#agency"' in response.get_data(as_text=True)
+    assert db.scalar(select(User).where(User.email == "lonely@example.cn")) is None
+
+
+def test_finance_with_agency_is_refused(client, db):
+    AgencyFactory(code="gas-x")
+    login(client, AdminFactory().email)
+
+    response = submit(
+        client,
+        "/admin/staff/new",
+        {
+            "email": "fin@example.cn",
+            "role": "finance",
+            "agency": "gas-x",
+            "password": "initial phrase for finance",
+        },
+    )
+
+    assert 'href="#agency"' in response.get_data(as_text=True)
+
+
+def test_admin_disables_and_enables_a_staff_member(client, db):
+    clerk = ClerkFactory()
+    login(client, AdminFactory().email)
+
+    submit(client, f"/admin/staff/{clerk.id}/active", {}, page="/admin/staff")
+    db.refresh(clerk)
+    assert clerk.is_active is False
+
+    submit(client, f"/admin/staff/{clerk.id}/active", {}, page="/admin/staff")
+    db.refresh(clerk)
+    assert clerk.is_active is True
+
+
+def test_admin_cannot_toggle_a_resident_or_a_missing_user(client, db):
+    from tests.factories import UserFactory
+
+    resident = UserFactory()
+    login(client, AdminFactory().email)
+
+    assert submit(client, f"/admin/staff/{resident.id}/active", {}, page="/admin/staff").status_code == 404
+    assert submit(client, "/admin/staff/999999/active", {}, page="/admin/staff").status_code == 404
+
+
+def test_cli_creates_staff(runner, db):
+    AgencyFactory(code="tax-x")
+
+    result = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--role",
+            "clerk",
+            "--email",
+            "cli.clerk@tax.example.cn",
+            "--agency",
+            "tax-x",
+            "--password",
+            "initial phrase from the cli",
+        ]
+    )
+
+    assert result.exit_code == 0, result.output
+    clerk = db.scalar(select(User).where(User.email == "cli.clerk@tax.example.cn"))
+    assert clerk.role is Role.CLERK and clerk.agency.code == "tax-x"
+
+
+def test_cli_refuses_a_clerk_without_agency(runner, db):
+    result = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--role",
+            "clerk",
+            "--email",
+            "no.agency@example.cn",
+            "--password",
+            "initial phrase from the cli",
+        ]
+    )
+
+    assert result.exit_code != 0
+    assert "agency" in result.output.lower() or "机构" in result.output

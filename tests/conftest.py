@@ -1,0 +1,144 @@
+"""Fixtures: a migrated database per run (SQLite or PostgreSQL), an app per test, each test in a
+transaction that is rolled back, and helpers to submit forms the way a browser does (with CSRF)."""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from config import TestingConfig
+from portal import create_app, migrate
+from tests import factories
+
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+_CSRF_INPUT = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--db",
+        choices=("sqlite", "postgresql"),
+        default=os.environ.get("TEST_DB", "sqlite"),
+        help="database backend for this run (make test runs both)",
+    )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"database backend: {config.getoption('--db')}"
+
+
+def _create_postgres_database(server_url: str) -> tuple[str, str]:
+    """A database of this run's own on the server; returns (url, name)."""
+    name = f"portal_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    url = make_url(server_url).set(database=name)
+    return url.render_as_string(hide_password=False), name
+
+
+def _drop_postgres_database(server_url: str, name: str) -> None:
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def backend(pytestconfig: pytest.Config) -> str:
+    return pytestconfig.getoption("--db")
+
+
+@pytest.fixture(scope="session")
+def make_database(backend: str, tmp_path_factory: pytest.TempPathFactory):
+    """Creates empty databases of the run's backend; every one is dropped at the end of the run."""
+    server_url = os.environ.get("TEST_DATABASE_URL") or DEFAULT_POSTGRES_URL
+    created: list[str] = []
+
+    def make() -> str:
+        if backend == "sqlite":
+            return f"sqlite:///{tmp_path_factory.mktemp('db') / 'portal.sqlite3'}"
+        url, name = _create_postgres_database(server_url)
+        created.append(name)
+        return url
+
+    yield make
+    for name in created:
+        _drop_postgres_database(server_url, name)
+
+
+@pytest.fixture(scope="session")
+def database_url(make_database) -> str:
+    """The run's database, migrated to head by the real migrations."""
+    url = make_database()
+    migrate.upgrade(url)
+    return url
+
+
+def make_config(database_url: str, **overrides) -> TestingConfig:
+    config = TestingConfig(environ={"DATABASE_URL": database_url})
+    for key, value in overrides.items():
+        setattr(config, key, value)
+    return config
+
+
+@pytest.fixture
+def app(database_url: str):
+    app = create_app(make_config(database_url))
+    yield app
+    app.extensions["portal.db"].dispose()
+
+
+@pytest.fixture
+def db(app) -> Iterator[Session]:
+    """A session inside a transaction that is rolled back after the test; requests join it."""
+    database = app.extensions["portal.db"]
+    connection = database.engine.connect()
+    transaction = connection.begin()
+    database.sessionmaker.configure(bind=connection, join_transaction_mode="create_savepoint")
+    session = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    factories.bind(session)
+    yield session
+    session.close()
+    transaction.rollback()
+    connection.close()
+
+
+@pytest.fixture
+def client(app, db):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app, db):
+    return app.test_cli_runner()
+
+
+def csrf_token_from(html: str) -> str:
+    match = _CSRF_INPUT.search(html)
+    assert match, "page has no CSRF token"
+    return match.group(1) or match.group(2)
+
+
+def submit(client, path: str, data: dict, page: str | None = None, **kwargs):
+    """GET the page that holds the form, then POST it with its CSRF token, as a browser would."""
+    html = client.get(page or path).get_data(as_text=True)
+    return client.post(path, data={**data, "csrf_token": csrf_token_from(html)}, **kwargs)
+
+
+def login(client, identifier: str, password: str = factories.DEFAULT_PASSWORD):
+    response = submit(client, "/account/login", {"identifier": identifier, "password": password})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return response
+
+
+def logout(client):
+    return submit(client, "/account/logout", {}, page="/")
