@@ -47,7 +47,7 @@ seed: migrate
 
 run: system-deps $(VENV)/.installed-run translations seed
 	@echo "Portal: http://127.0.0.1:$(PORT)  (Ctrl+C stops it)"
-	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 --access-logfile - 'portal:create_app()'
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

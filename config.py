@@ -102,13 +102,16 @@ class DevelopmentConfig(Config):
 
     def fallback_secret_key(self) -> str:
         # Kept in instance/ so sessions survive a restart of `make run`; never used in production.
+        # O_EXCL makes the first process the only writer when several workers start at once.
         key_file = INSTANCE_DIR / "secret_key"
-        if key_file.exists():
-            return key_file.read_text(encoding="ascii").strip()
         INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+        try:
+            descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return key_file.read_text(encoding="ascii").strip() or secrets.token_urlsafe(48)
         key = secrets.token_urlsafe(48)
-        key_file.touch(mode=0o600)
-        key_file.write_text(key, encoding="ascii")
+        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+            handle.write(key)
         return key
 
 

@@ -64,7 +64,7 @@ def demo_seed() -> None:
     with session.begin():
         logins = demo.seed(session)
     session.close()
-    click.echo("Demo logins (http://127.0.0.1:5000/account/login):")
+    click.echo("Demo logins (log in at /account/login):")
     for login in logins:
         agency = f" (agency: {login.agency_code})" if login.agency_code else ""
         click.echo(f"  {login.role.value:<9} {login.login:<26} {login.password}{agency}")
