@@ -53,7 +53,7 @@ def test_register_login_switch_language_logout(page, live_server):
     page.get_by_label("确认密码").fill(PASSWORD)
     page.get_by_role("button", name="注册", exact=True).click()
     expect(page).to_have_url(live_server + "/account/")
-    expect(page.get_by_role("status")).to_contain_text("注册")
+    expect(page.get_by_role("alert")).to_contain_text("注册")
     expect(page.get_by_text(mobile[:3] + "****" + mobile[-4:])).to_be_visible()
     assert_accessible(page)
 
@@ -73,7 +73,7 @@ def test_register_login_switch_language_logout(page, live_server):
     assert_accessible(page)
 
     page.get_by_role("button", name="Log out").click()
-    expect(page.get_by_role("status")).to_contain_text("You have logged out")
+    expect(page.get_by_role("alert")).to_contain_text("You have logged out")
     expect(page.get_by_role("navigation").get_by_role("link", name="Log in")).to_be_visible()
     page.goto(live_server + "/account/")
     expect(page).to_have_url(live_server + "/account/login?next=%2Faccount%2F")
