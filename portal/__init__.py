@@ -28,10 +28,10 @@ def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
 
     web.init_logging(app)
     db.init_app(app)
+    web.init_app(app)  # first, so the request id exists even for requests CSRF or the limiter refuse
     extensions.csrf.init_app(app)
     extensions.limiter.init_app(app)
     i18n.init_app(app)
-    web.init_app(app)
 
     from portal.accounts import auth
 

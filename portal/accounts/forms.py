@@ -23,6 +23,9 @@ def national_id_shape(_form, field) -> None:
         raise ValidationError(_l("Enter an 18-character ID number: 17 digits followed by a digit or X."))
 
 
+IDENTIFIER_LENGTH = Length(
+    max=254, message=_l("A mobile number or e-mail address has at most 254 characters.")
+)
 NEW_PASSWORD_LENGTH = Length(
     min=MIN_LENGTH,
     max=MAX_LENGTH,
@@ -33,12 +36,15 @@ NEW_PASSWORD_LENGTH = Length(
 class LoginForm(FlaskForm):
     identifier = StringField(
         _l("Mobile number or e-mail address"),
-        validators=[DataRequired(_l("Enter your mobile number or e-mail address.")), Length(max=254)],
+        validators=[DataRequired(_l("Enter your mobile number or e-mail address.")), IDENTIFIER_LENGTH],
         render_kw={"autocomplete": "username", "spellcheck": "false"},
     )
     password = PasswordField(
         _l("Password"),
-        validators=[DataRequired(_l("Enter your password.")), Length(max=128)],
+        validators=[
+            DataRequired(_l("Enter your password.")),
+            Length(max=MAX_LENGTH, message=_l("Password must be at most %(max)d characters.")),
+        ],
         render_kw={"autocomplete": "current-password"},
     )
 
@@ -49,7 +55,7 @@ class RegistrationForm(FlaskForm):
         description=_l("A mainland mobile number such as 138 0013 8000, or an e-mail address."),
         validators=[
             DataRequired(_l("Enter your mobile number or e-mail address.")),
-            Length(max=254),
+            IDENTIFIER_LENGTH,
             mobile_or_email,
         ],
         render_kw={"autocomplete": "username", "spellcheck": "false"},
@@ -115,10 +121,15 @@ class IdentityForm(FlaskForm):
 class StaffForm(FlaskForm):
     email = StringField(
         _l("E-mail address"),
-        validators=[DataRequired(_l("Enter an e-mail address.")), Length(max=254)],
+        validators=[
+            DataRequired(_l("Enter an e-mail address.")),
+            Length(max=254, message=_l("An e-mail address has at most 254 characters.")),
+        ],
         render_kw={"autocomplete": "off", "spellcheck": "false"},
     )
-    display_name = StringField(_l("Full name"), validators=[Length(max=100)])
+    display_name = StringField(
+        _l("Full name"), validators=[Length(max=100, message=_l("A name has at most 100 characters."))]
+    )
     role = SelectField(
         _l("Role"),
         choices=[

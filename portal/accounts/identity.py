@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 
 from email_validator import EmailNotValidError, validate_email
@@ -12,11 +13,28 @@ _SEPARATORS = re.compile(r"[\s\-()]")
 _ID_SHAPE = re.compile(r"^\d{17}[\dX]$")
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK_CHARACTERS = "10X98765432"
+# GB/T 2260 province-level codes (the first two digits), plus 71/81/82/83 used for Taiwan, Hong Kong
+# and Macao residents' permits.
+PROVINCE_CODES = frozenset(
+    [
+        "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41",
+        "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65", "71",
+        "81", "82", "83",
+    ]
+)  # fmt: skip
+# Chinese characters, the middle dot of minority and transliterated names, Latin letters and spaces.
+_NAME_LETTER = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaffA-Za-z"
+_REAL_NAME = re.compile(f"^[{_NAME_LETTER}·]([{_NAME_LETTER}· .]*[{_NAME_LETTER}])?$")
+
+
+def fold_width(text: str) -> str:
+    """Full-width digits and letters typed on a Chinese keyboard become their ASCII forms (NFKC)."""
+    return unicodedata.normalize("NFKC", text)
 
 
 def normalize_mobile(text: str) -> str | None:
     """'+86 138-0013-8000' -> '13800138000'; None when it is not a mainland mobile number."""
-    digits = _SEPARATORS.sub("", text.strip())
+    digits = _SEPARATORS.sub("", fold_width(text).strip())
     for prefix in ("+86", "0086", "86"):
         if digits.startswith(prefix) and len(digits) == len(prefix) + 11:
             digits = digits[len(prefix) :]
@@ -27,7 +45,8 @@ def normalize_mobile(text: str) -> str | None:
 def normalize_email(text: str) -> str | None:
     """A normalised address (lower-case), or None when it is not a deliverable-looking address."""
     try:
-        result = validate_email(text.strip(), check_deliverability=False)
+        # ASCII mailboxes only: many mail systems cannot yet deliver to internationalised addresses.
+        result = validate_email(fold_width(text).strip(), check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError:
         return None
     return result.normalized.lower()
@@ -35,6 +54,7 @@ def normalize_email(text: str) -> str | None:
 
 def parse_login_identifier(text: str) -> tuple[str, str] | None:
     """('phone', number) or ('email', address) for a mobile number or e-mail typed in one field."""
+    text = fold_width(text)
     if "@" in text:
         email = normalize_email(text)
         return ("email", email) if email else None
@@ -48,13 +68,26 @@ def id_check_character(first_17: str) -> str:
 
 
 def normalize_national_id(text: str) -> str:
-    return text.strip().replace(" ", "").upper()
+    return fold_width(text).strip().replace(" ", "").upper()
+
+
+def normalize_real_name(text: str) -> str | None:
+    """The name with single spaces, or None when it holds characters no real name has."""
+    name = " ".join(fold_width(text).split())
+    name = name.replace("•", "·").replace("・", "·")
+    return name if 2 <= len(name) <= 50 and _REAL_NAME.match(name) else None
 
 
 def national_id_problem(number: str, today: date | None = None) -> str | None:
-    """Why an 18-character resident ID number is invalid ('shape', 'birth_date', 'check_digit'), or None."""
+    """Why an 18-character resident ID number is invalid, or None.
+
+    Problems: 'shape', 'region' (no such province), 'birth_date' (impossible or out of range),
+    'check_digit' (GB 11643-1999 MOD 11-2).
+    """
     if not _ID_SHAPE.match(number):
         return "shape"
+    if number[:2] not in PROVINCE_CODES or number[2:6] == "0000":
+        return "region"
     try:
         born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:

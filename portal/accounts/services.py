@@ -114,7 +114,19 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
 
 
 def verify_identity(session: Session, user: User, real_name: str, national_id: str) -> None:
-    """Record the resident's real name and ID number; a valid ID unlocks the ID-verified tier."""
+    """Record the resident's real name and ID number once; a valid ID unlocks the ID-verified tier.
+
+    A verified identity cannot be replaced here: swapping it would move the wallet's limits and free the
+    old ID for another account, so changes go through support.
+    """
+    if user.national_id is not None:
+        raise ValidationFailed(_("Your identity is already verified. To change it, call the hotline 12345."))
+    name = identity.normalize_real_name(real_name)
+    if name is None:
+        raise ValidationFailed(
+            _("Enter your name as printed on your ID card: Chinese characters, letters and ·"),
+            field="real_name",
+        )
     number = identity.normalize_national_id(national_id)
     problem = identity.national_id_problem(number)
     if problem is not None:
@@ -125,7 +137,7 @@ def verify_identity(session: Session, user: User, real_name: str, national_id: s
             _("This ID number is already linked to another account. Contact support if this is wrong."),
             field="national_id",
         )
-    user.real_name = real_name.strip()
+    user.real_name = name
     user.national_id = number
     if user.verification_tier is VerificationTier.BASIC:
         user.verification_tier = VerificationTier.ID_VERIFIED
@@ -133,7 +145,9 @@ def verify_identity(session: Session, user: User, real_name: str, national_id: s
 
 def _national_id_message(problem: str) -> str:
     if problem == "birth_date":
-        return _("The date of birth in this ID number (digits 7 to 14) is not a real date.")
+        return _("The date of birth in this ID number (digits 7 to 14) is not possible. Check those digits.")
+    if problem == "region":
+        return _("The first six digits of this ID number are not a region code. Check those digits.")
     if problem == "check_digit":
         return _("This ID number is not valid: the last character does not match. Check each digit.")
     return _("Enter an 18-character ID number: 17 digits followed by a digit or X.")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 
 from portal.accounts import auth, identity, services
@@ -19,9 +20,12 @@ bp = Blueprint("accounts", __name__, url_prefix="/account")
 
 
 def _login_limit() -> str:
-    from flask import current_app
-
     return current_app.config["RATELIMIT_LOGIN"]
+
+
+def _per_user() -> str:
+    # Guesses at a current password or at ID numbers are limited per account, wherever they come from.
+    return f"user:{current_user.get_id()}" if current_user.is_authenticated else get_remote_address()
 
 
 def home_for(user) -> str:
@@ -94,8 +98,12 @@ def profile():
 
 @bp.route("/identity", methods=["GET", "POST"])
 @login_required
+@limiter.limit("10 per hour", methods=["POST"], key_func=_per_user)
 def verify_identity():
     if current_user.role is not Role.RESIDENT:
+        return redirect(url_for("accounts.profile"))
+    if current_user.national_id is not None:
+        flash(_("Your identity is already verified. To change it, call the hotline 12345."), "info")
         return redirect(url_for("accounts.profile"))
     form = IdentityForm()
     if form.validate_on_submit():
@@ -111,6 +119,7 @@ def verify_identity():
 
 @bp.route("/password", methods=["GET", "POST"])
 @login_required
+@limiter.limit("10 per hour", methods=["POST"], key_func=_per_user)
 def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():

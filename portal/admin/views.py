@@ -15,6 +15,7 @@ from portal.agencies import services as agency_services
 from portal.db import get_session
 from portal.errors import PortalError
 from portal.forms import ConfirmForm, attach_error
+from portal.i18n import current_locale
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -33,7 +34,7 @@ def new_staff():
     db = get_session()
     form = StaffForm()
     form.agency.choices = [SelectChoice("", _("No agency"))] + [
-        SelectChoice(agency.code, f"{agency.name_zh} / {agency.name_en}")
+        SelectChoice(agency.code, agency.name_for(current_locale()))
         for agency in agency_services.all_agencies(db)
     ]
     if form.validate_on_submit():
@@ -65,6 +66,9 @@ def toggle_staff(user_id: int):
         account_services.set_staff_active(current_user, user, not user.is_active)
     except PortalError as error:
         flash(error.message, "error")
+        return redirect(url_for("admin.staff"))
+    if user.is_active:
+        flash(_("Account %(email)s enabled.", email=user.email), "success")
     else:
-        flash(_("Account %(email)s updated.", email=user.email), "success")
+        flash(_("Account %(email)s disabled. It can no longer log in.", email=user.email), "success")
     return redirect(url_for("admin.staff"))

@@ -29,13 +29,19 @@ def test_standard_example_has_a_valid_check_character():
         ("1101051949123100XX", "shape"),
         ("110105194902300021", "birth_date"),
         ("110105299901010021", "birth_date"),
+        ("000000194912310000", "region"),
+        ("990000194912310000", "region"),
     ],
 )
 def test_invalid_numbers_say_why(number, problem):
     assert identity.national_id_problem(number, today=date(2026, 1, 1)) == problem
 
 
-@given(st.from_regex(r"\A[1-8]\d{5}(19[5-9]\d|200\d)(0[1-9]|1[0-2])(0[1-9]|1\d|2[0-8])\d{3}\Z"))
+@given(
+    st.from_regex(
+        r"\A(11|31|44|50|65)(0[1-9]|[1-9]\d)\d{2}(19[5-9]\d|200\d)(0[1-9]|1[0-2])(0[1-9]|1\d|2[0-8])\d{3}\Z"
+    )
+)
 def test_exactly_one_check_character_is_accepted(first_17):
     accepted = [c for c in "0123456789X" if identity.national_id_problem(first_17 + c) is None]
     assert accepted == [identity.id_check_character(first_17)]
@@ -92,6 +98,51 @@ def test_wrong_check_digit_is_refused_next_to_the_field(client, db):
     assert "last character does not match" in page
     db.refresh(user)
     assert user.national_id is None and user.verification_tier is VerificationTier.BASIC
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("张三", "张三"),
+        ("阿依古丽·买买提", "阿依古丽·买买提"),
+        (" John  Smith ", "John Smith"),
+        ("张", None),
+        ("<b>张三</b>", None),
+        ("x'); DROP TABLE users", None),
+        ("张\u202e三", None),
+        ("张三😀", None),
+    ],
+)
+def test_real_names(text, expected):
+    assert identity.normalize_real_name(text) == expected
+
+
+def test_full_width_input_from_a_chinese_keyboard_is_folded():
+    assert identity.normalize_mobile("１３８００１３８０００") == "13800138000"
+    assert identity.normalize_email("ｆｗa@Demo.gov.cn") == "fwa@demo.gov.cn"
+    assert identity.normalize_national_id("１１０１０５１９４９１２３１００２ｘ") == VALID_ID
+
+
+def test_verified_identity_cannot_be_replaced(client, db):
+    user = UserFactory(
+        phone="13600000005",
+        national_id=VALID_ID,
+        real_name="张三",
+        verification_tier=VerificationTier.ID_VERIFIED,
+    )
+    login(client, "13600000005")
+
+    assert client.get("/account/identity").status_code == 302
+    response = submit(
+        client,
+        "/account/identity",
+        {"real_name": "李四", "national_id": "440524199001010018"},
+        page="/account/password",
+    )
+
+    assert response.status_code == 302
+    db.refresh(user)
+    assert user.national_id == VALID_ID and user.real_name == "张三"
 
 
 def test_one_id_number_verifies_one_account(client, db):

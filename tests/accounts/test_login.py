@@ -166,3 +166,18 @@ def test_login_is_rate_limited(database_url):
     app.extensions["portal.db"].dispose()
 
     assert statuses == [200, 200, 200, 429]
+
+
+def test_guessing_the_current_password_is_rate_limited_per_account(client, db):
+    UserFactory(phone="13700000012")
+    login(client, "13700000012")
+    wrong = {
+        "current_password": "a wrong guess",
+        "password": "a brand new long phrase",
+        "confirm": "a brand new long phrase",
+    }
+
+    statuses = [submit(client, "/account/password", wrong).status_code for _ in range(11)]
+
+    assert statuses[:10] == [200] * 10
+    assert statuses[10] == 429

@@ -47,6 +47,14 @@ def test_form_without_csrf_token_is_rejected_with_a_clear_page(client, db):
     assert "form expired" in response.get_data(as_text=True)
 
 
+def test_refused_form_page_still_carries_a_request_reference(client, db):
+    response = client.post("/account/login", data={}, headers={"X-Request-ID": "csrf-ref-0001"})
+
+    assert response.status_code == 400
+    assert response.headers["X-Request-ID"] == "csrf-ref-0001"
+    assert "csrf-ref-0001" in response.get_data(as_text=True)
+
+
 def test_form_with_a_forged_csrf_token_is_rejected(client, db):
     response = client.post(
         "/account/login", data={"identifier": "13800138000", "password": "x", "csrf_token": "forged"}
