@@ -26,13 +26,14 @@ class DemoLogin:
     login: str
     password: str
     agency_code: str | None = None
+    display_name: str | None = None
 
 
 DEMO_LOGINS = (
     DemoLogin(Role.RESIDENT, "13800138000", "demo-resident-2026"),
-    DemoLogin(Role.CLERK, "clerk@water.demo.gov.cn", "demo-clerk-2026", "water"),
-    DemoLogin(Role.FINANCE, "finance@demo.gov.cn", "demo-finance-2026"),
-    DemoLogin(Role.ADMIN, "admin@demo.gov.cn", "demo-admin-2026"),
+    DemoLogin(Role.CLERK, "clerk@water.demo.gov.cn", "demo-clerk-2026", "water", "李明"),
+    DemoLogin(Role.FINANCE, "finance@demo.gov.cn", "demo-finance-2026", None, "陈静"),
+    DemoLogin(Role.ADMIN, "admin@demo.gov.cn", "demo-admin-2026", None, "赵强"),
 )
 
 
@@ -61,7 +62,12 @@ def _ensure_user(session: Session, login: DemoLogin, agency: Agency | None) -> N
     column = User.phone if login.role is Role.RESIDENT else User.email
     if session.scalar(select(User).where(column == login.login)) is not None:
         return
-    user = User(role=login.role, agency=agency, password_hash=passwords.hash_password(login.password))
+    user = User(
+        role=login.role,
+        agency=agency,
+        display_name=login.display_name,
+        password_hash=passwords.hash_password(login.password),
+    )
     if login.role is Role.RESIDENT:
         user.phone = login.login
     else:
