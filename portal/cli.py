@@ -11,10 +11,13 @@ from portal.accounts import services as account_services
 from portal.accounts.models import STAFF_ROLES, Role
 from portal.db import get_database
 from portal.errors import PortalError
+from portal.wallet.factory import wallet_service
+from portal.wallet.verify import ledger_violations
 
 db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
 users_cli = AppGroup("users", help="Staff accounts.")
 demo_cli = AppGroup("demo", help="Demonstration data.")
+wallet_cli = AppGroup("wallet", help="The wallet ledger.")
 
 
 @db_cli.command("upgrade")
@@ -46,30 +49,48 @@ def users_create(
     request = account_services.StaffRequest(
         email=email, role=Role(role), password=password, agency_code=agency_code, display_name=display_name
     )
-    session = get_database().sessionmaker()
     try:
-        with session.begin():
+        with get_database().write_transaction() as session:
             user = account_services.create_staff(session, request)
     except PortalError as error:
         raise click.ClickException(error.message) from error
-    finally:
-        session.close()
     click.echo(f"created {user.role.value} {user.email}")
 
 
 @demo_cli.command("seed")
 def demo_seed() -> None:
     """Create the demo agencies and logins (idempotent)."""
-    session = get_database().sessionmaker()
-    with session.begin():
-        logins = demo.seed(session)
-    session.close()
+    with get_database().write_transaction() as session:
+        logins = demo.seed(session, wallet_service(session))
     click.echo("Demo logins (log in at /account/login):")
     for login in logins:
         agency = f" (agency: {login.agency_code})" if login.agency_code else ""
         click.echo(f"  {login.role.value:<9} {login.login:<26} {login.password}{agency}")
 
 
+@wallet_cli.command("verify")
+def wallet_verify() -> None:
+    """Check every ledger invariant; exit 1 and list the violations if any is broken."""
+    session = get_database().sessionmaker()
+    try:
+        violations = ledger_violations(session)
+    finally:
+        session.close()
+    for line in violations:
+        click.echo(line, err=True)
+    if violations:
+        raise SystemExit(1)
+    click.echo("ledger verified: every transfer balances, balances match entries, no wallet below zero")
+
+
+@wallet_cli.command("expire-holds")
+def wallet_expire_holds() -> None:
+    """Release holds whose time is up."""
+    with get_database().write_transaction() as session:
+        count = wallet_service(session).expire_holds()
+    click.echo(f"{count} holds expired")
+
+
 def init_app(app: Flask) -> None:
-    for group in (db_cli, users_cli, demo_cli):
+    for group in (db_cli, users_cli, demo_cli, wallet_cli):
         app.cli.add_command(group)

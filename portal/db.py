@@ -6,10 +6,12 @@ rolls back otherwise (indico's RH pattern); CLI commands and workers use ``with 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import ClassVar
 
-from flask import Flask, Response, current_app, g
+from flask import Flask, Response, current_app, g, has_request_context, request
 from sqlalchemy import BigInteger, DateTime, Engine, Integer, MetaData, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -83,7 +85,14 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # Writers take the database lock at BEGIN (IMMEDIATE) and wait for it (busy_timeout): a deferred
+        # transaction that upgrades to writing can fail with "database is locked" at once instead.
+        immediate = connection.get_execution_options().get(WRITE_OPTION)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+WRITE_OPTION = "portal_write"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class Database:
@@ -92,6 +101,18 @@ class Database:
     def __init__(self, url: str) -> None:
         self.engine = build_engine(url)
         self.sessionmaker = sessionmaker(bind=self.engine, expire_on_commit=False, autoflush=True)
+
+    @contextmanager
+    def write_transaction(self) -> Iterator[Session]:
+        """One unit of work for CLI commands and workers: commits at the end, rolls back on error.
+        On SQLite it begins IMMEDIATE, as write requests do."""
+        session = self.sessionmaker()
+        try:
+            with session.begin():
+                start_writing(session)
+                yield session
+        finally:
+            session.close()
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -111,7 +132,16 @@ def get_session() -> Session:
     """The session of the current request (or app context), created on first use."""
     if "db_session" not in g:
         g.db_session = get_database().sessionmaker()
+        if has_request_context() and request.method not in SAFE_METHODS:
+            start_writing(g.db_session)
     return g.db_session
+
+
+def start_writing(session: Session) -> None:
+    """Begin the session's transaction as a writer (BEGIN IMMEDIATE on SQLite; a no-op elsewhere)."""
+    bind = session.get_bind()
+    if isinstance(bind, Engine) and bind.dialect.name == "sqlite":
+        session.connection(execution_options={WRITE_OPTION: True})
 
 
 def _commit_or_roll_back(response: Response) -> Response:

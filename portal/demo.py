@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 from portal.accounts import passwords
 from portal.accounts.models import Role, User
 from portal.agencies.models import Agency, AgencyCategory
+from portal.wallet.owners import wallet_owner
+from portal.wallet.service import WalletService
 
 DEMO_AGENCIES = (
     ("water", "市自来水公司", "City Water Company", AgencyCategory.WATER),
@@ -37,14 +39,29 @@ DEMO_LOGINS = (
 )
 
 
-def seed(session: Session) -> list[DemoLogin]:
+# A sandbox test card (passes the Luhn check); the sandbox bank moves no real money.
+DEMO_CARD = "6222020000000000018"
+DEMO_TOP_UP_FEN = 50_000
+
+
+def seed(session: Session, wallet: WalletService) -> list[DemoLogin]:
     """Create what is missing; existing rows (and changed passwords) are left alone."""
-    agencies = {
-        code: _ensure_agency(session, code, zh, en, category) for code, zh, en, category in DEMO_AGENCIES
-    }
+    agencies = {code: _ensure_agency(session, code, zh, en, kind) for code, zh, en, kind in DEMO_AGENCIES}
+    for code in agencies:
+        wallet.open_agency_account(code)
     for login in DEMO_LOGINS:
-        _ensure_user(session, login, agencies.get(login.agency_code or ""))
+        user = _ensure_user(session, login, agencies.get(login.agency_code or ""))
+        if login.role is Role.RESIDENT:
+            _fund_demo_wallet(wallet, user)
     return list(DEMO_LOGINS)
+
+
+def _fund_demo_wallet(wallet: WalletService, user: User) -> None:
+    owner = wallet_owner(user)
+    wallet.open_wallet(owner, user.verification_tier.value)
+    card = wallet.link_card(owner, DEMO_CARD)
+    # A fixed idempotency key: seeding again finds the stored top-up and moves nothing.
+    wallet.top_up(owner, DEMO_TOP_UP_FEN, card=card.reference, idempotency_key=f"demo-seed-top-up-{owner}")
 
 
 def _ensure_agency(
@@ -58,10 +75,11 @@ def _ensure_agency(
     return agency
 
 
-def _ensure_user(session: Session, login: DemoLogin, agency: Agency | None) -> None:
+def _ensure_user(session: Session, login: DemoLogin, agency: Agency | None) -> User:
     column = User.phone if login.role is Role.RESIDENT else User.email
-    if session.scalar(select(User).where(column == login.login)) is not None:
-        return
+    existing = session.scalar(select(User).where(column == login.login))
+    if existing is not None:
+        return existing
     user = User(
         role=login.role,
         agency=agency,
@@ -73,3 +91,5 @@ def _ensure_user(session: Session, login: DemoLogin, agency: Agency | None) -> N
     else:
         user.email = login.login
     session.add(user)
+    session.flush()  # the wallet is keyed by the user's id
+    return user

@@ -1,0 +1,224 @@
+"""The wallet's JSON API under /wallet/api/v1/: the same operations as WalletService, for other services.
+
+Every request is signed (portal.wallet.signing); mutating requests carry an Idempotency-Key header.
+Errors are JSON: {"error": {"code": ..., "message": ..., "params": {...}}} with a stable code.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date, timedelta
+from typing import Any
+
+from flask import Blueprint, current_app, g, jsonify, request
+from sqlalchemy import delete, select
+from werkzeug.exceptions import HTTPException
+
+from portal.db import get_session, utcnow
+from portal.extensions import csrf
+from portal.wallet import signing
+from portal.wallet.errors import WalletError
+from portal.wallet.factory import wallet_service
+from portal.wallet.models import ApiRequestSeen
+from portal.wallet.types import PaymentLeg, to_json
+
+bp = Blueprint("wallet_api", __name__, url_prefix="/wallet/api/v1")
+csrf.exempt(bp)  # machine clients authenticate every request with an HMAC signature instead
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+@bp.errorhandler(ApiError)
+def _api_error(error: ApiError):
+    return jsonify(error={"code": error.code, "message": error.message, "params": {}}), error.status
+
+
+@bp.errorhandler(WalletError)
+def _wallet_error(error: WalletError):
+    body = {"code": error.code, "message": error.message, "params": error.params, "field": error.field}
+    return jsonify(error=body), error.http_status
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(error: HTTPException):
+    return jsonify(
+        error={"code": "http_" + str(error.code), "message": error.description, "params": {}}
+    ), error.code
+
+
+@bp.before_request
+def _authenticate() -> None:
+    clients = current_app.config["WALLET_API_CLIENTS"]
+    client_id = request.headers.get(signing.CLIENT_HEADER, "")
+    timestamp = request.headers.get(signing.TIMESTAMP_HEADER, "")
+    signature = request.headers.get(signing.SIGNATURE_HEADER, "")
+    nonce = request.headers.get(signing.NONCE_HEADER, "")
+    secret = clients.get(client_id)
+    if secret is None or not timestamp.isdigit() or not signature or not 16 <= len(nonce) <= 64:
+        raise ApiError(401, "unauthorized", "unknown client or missing signature headers")
+    window = current_app.config["WALLET_API_WINDOW_SECONDS"]
+    if abs(time.time() - int(timestamp)) > window:
+        raise ApiError(401, "stale_request", f"timestamp outside the {window} s window; check the clock")
+    query = request.query_string.decode()
+    expected = signing.sign(secret, request.method, request.path, query, timestamp, nonce, request.get_data())
+    if not signing.signatures_match(expected, signature):
+        raise ApiError(401, "bad_signature", "the signature does not match the request")
+    _refuse_replay(f"{client_id}:{nonce}", window)
+    g.wallet_client_id = client_id
+
+
+def _refuse_replay(nonce: str, window: int) -> None:
+    session = get_session()
+    cutoff = utcnow() - timedelta(seconds=2 * window)
+    session.execute(delete(ApiRequestSeen).where(ApiRequestSeen.created_at < cutoff))
+    if session.scalar(select(ApiRequestSeen.id).where(ApiRequestSeen.nonce == nonce)) is not None:
+        raise ApiError(401, "replayed_request", "this signed request was already received")
+    session.add(ApiRequestSeen(nonce=nonce))
+    session.flush()  # a concurrent replay collides on the unique nonce here, inside this request
+
+
+def _service():
+    return wallet_service(get_session(), client=f"api:{g.wallet_client_id}")
+
+
+def _body() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError(400, "bad_request", "the body must be a JSON object")
+    return data
+
+
+def _key() -> str:
+    key = request.headers.get(signing.IDEMPOTENCY_HEADER, "")
+    if not key:
+        raise ApiError(400, "idempotency_key_required", "mutating requests need an Idempotency-Key header")
+    return key
+
+
+def _legs(data: dict[str, Any]) -> list[PaymentLeg]:
+    legs = data.get("legs")
+    if not isinstance(legs, list) or not all(isinstance(leg, dict) for leg in legs):
+        raise ApiError(400, "bad_request", "legs must be a list of {agency, amount_fen}")
+    return [PaymentLeg(agency=str(leg.get("agency", "")), amount_fen=leg.get("amount_fen")) for leg in legs]
+
+
+def _ok(value, status: int = 200):
+    return jsonify(to_json(value)), status
+
+
+@bp.post("/wallets")
+def open_wallet():
+    data = _body()
+    return _ok(_service().open_wallet(str(data.get("owner", "")), str(data.get("tier", "basic"))), 201)
+
+
+@bp.post("/agencies")
+def open_agency_account():
+    _service().open_agency_account(str(_body().get("agency_code", "")))
+    return jsonify(status="ok"), 201
+
+
+@bp.get("/wallets/<owner>/balance")
+def balance(owner: str):
+    return _ok(_service().balance(owner))
+
+
+@bp.put("/wallets/<owner>/tier")
+def set_tier(owner: str):
+    tier = str(_body().get("tier", ""))
+    if tier not in current_app.config["WALLET_LIMITS"]:
+        raise ApiError(400, "bad_request", "unknown tier")
+    return _ok(_service().set_tier(owner, tier))
+
+
+@bp.put("/wallets/<owner>/frozen")
+def set_frozen(owner: str):
+    return _ok(_service().set_frozen(owner, bool(_body().get("frozen"))))
+
+
+@bp.post("/wallets/<owner>/cards")
+def link_card(owner: str):
+    return _ok(_service().link_card(owner, str(_body().get("card_number", ""))), 201)
+
+
+@bp.get("/wallets/<owner>/cards")
+def cards(owner: str):
+    return _ok(_service().cards(owner))
+
+
+@bp.post("/wallets/<owner>/top-ups")
+def top_up(owner: str):
+    data = _body()
+    return _ok(
+        _service().top_up(
+            owner, data.get("amount_fen"), card=str(data.get("card", "")), idempotency_key=_key()
+        )
+    )
+
+
+@bp.post("/wallets/<owner>/withdrawals")
+def withdraw(owner: str):
+    data = _body()
+    return _ok(
+        _service().withdraw(
+            owner, data.get("amount_fen"), card=str(data.get("card", "")), idempotency_key=_key()
+        )
+    )
+
+
+@bp.post("/wallets/<owner>/payments")
+def pay(owner: str):
+    data = _body()
+    description = str(data.get("description", ""))
+    return _ok(_service().pay(owner, _legs(data), idempotency_key=_key(), description=description))
+
+
+@bp.post("/payments/<reference>/refunds")
+def refund(reference: str):
+    data = _body()
+    agency = data.get("agency")
+    return _ok(
+        _service().refund(
+            reference, data.get("amount_fen"), idempotency_key=_key(), agency=str(agency) if agency else None
+        )
+    )
+
+
+@bp.post("/wallets/<owner>/holds")
+def hold(owner: str):
+    data = _body()
+    ttl = data.get("ttl_seconds")
+    if ttl is not None and (not isinstance(ttl, int) or isinstance(ttl, bool) or not 1 <= ttl <= 7 * 86400):
+        raise ApiError(400, "bad_request", "ttl_seconds must be a whole number of seconds up to 7 days")
+    return _ok(_service().hold(owner, data.get("amount_fen"), idempotency_key=_key(), ttl_seconds=ttl))
+
+
+@bp.post("/holds/<reference>/capture")
+def capture(reference: str):
+    return _ok(_service().capture(reference, _legs(_body()), idempotency_key=_key()))
+
+
+@bp.post("/holds/<reference>/release")
+def release(reference: str):
+    return _ok(_service().release(reference, idempotency_key=_key()))
+
+
+@bp.get("/wallets/<owner>/statement")
+def statement(owner: str):
+    args = request.args
+    try:
+        page = _service().statement(
+            owner,
+            page=int(args.get("page", 1)),
+            per_page=int(args.get("per_page", 20)),
+            kind=args.get("kind") or None,
+            date_from=date.fromisoformat(args["date_from"]) if args.get("date_from") else None,
+            date_to=date.fromisoformat(args["date_to"]) if args.get("date_to") else None,
+        )
+    except ValueError as exc:
+        raise ApiError(400, "bad_request", "page, per_page, kind or dates are not valid") from exc
+    return _ok(page)
