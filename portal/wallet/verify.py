@@ -84,7 +84,10 @@ def _stale_holds(session: Session) -> list[str]:
         .outerjoin(sums, sums.c.account_id == LedgerAccount.id)
         .where(
             (LedgerAccount.held_fen != func.coalesce(sums.c.total, 0))
-            | (LedgerAccount.held_fen > LedgerAccount.balance_fen)
+            | (
+                (LedgerAccount.kind == AccountKind.RESIDENT_WALLET)
+                & (LedgerAccount.held_fen > LedgerAccount.balance_fen)
+            )
         )
     ).all()
     return [
