@@ -47,8 +47,9 @@ def _register_blueprints(app: Flask) -> None:
     from portal.agencies.views import bp as agencies_bp
     from portal.main.views import bp as main_bp
     from portal.wallet.api import bp as wallet_api_bp
+    from portal.wallet.views import bp as wallet_bp
 
-    for blueprint in (main_bp, accounts_bp, agencies_bp, admin_bp, wallet_api_bp):
+    for blueprint in (main_bp, accounts_bp, agencies_bp, admin_bp, wallet_bp, wallet_api_bp):
         app.register_blueprint(blueprint)
 
 

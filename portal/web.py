@@ -74,6 +74,15 @@ def safe_next_url(target: str | None, default: str = "/") -> str:
 
 
 def init_app(app: Flask) -> None:
+    from portal.clock import local_time
+    from portal.money import chinese_capitals, format_fen
+
+    app.jinja_env.filters.update(
+        fen=format_fen,
+        fen_signed=lambda amount: format_fen(amount, sign=True),
+        capitals=chinese_capitals,
+        beijing=lambda moment: local_time(moment).strftime("%Y-%m-%d %H:%M"),
+    )
     app.before_request(_assign_request_id)
     app.after_request(_add_security_headers)
     app.register_error_handler(CSRFError, _csrf_error)

@@ -1,0 +1,71 @@
+"""What the resident pages ask of the wallet, whichever client (in-process or HTTP) serves it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+
+from portal.accounts.models import User, VerificationTier
+from portal.wallet.owners import wallet_owner
+from portal.wallet.types import Balance, CardView, StatementLine, TransferResult
+
+KIND_LABELS = {
+    "top_up": _l("Top-up"),
+    "withdrawal": _l("Withdrawal"),
+    "payment": _l("Bill payment"),
+    "refund": _l("Refund"),
+    "settlement": _l("Settlement"),
+    "adjustment": _l("Adjustment"),
+}
+EXPORT_PAGE_SIZE = 500
+
+
+def ensure_wallet(wallet, user: User) -> Balance:
+    """Open the resident's wallet on first use and keep its tier in step with the identity checks."""
+    owner = wallet_owner(user)
+    balance = wallet.open_wallet(owner, user.verification_tier.value)
+    if balance.tier != user.verification_tier.value:
+        balance = wallet.set_tier(owner, user.verification_tier.value)
+    return balance
+
+
+def link_card(wallet, user: User, card_number: str) -> CardView:
+    """Link a bank card; an ID-verified resident with a card reaches the highest tier."""
+    ensure_wallet(wallet, user)
+    card = wallet.link_card(wallet_owner(user), card_number)
+    if user.verification_tier is VerificationTier.ID_VERIFIED:
+        user.verification_tier = VerificationTier.ID_AND_CARD
+        wallet.set_tier(wallet_owner(user), user.verification_tier.value)
+    return card
+
+
+def top_up(wallet, user: User, amount_fen: int, card: str, idempotency_key: str) -> TransferResult:
+    ensure_wallet(wallet, user)
+    return wallet.top_up(wallet_owner(user), amount_fen, card=card, idempotency_key=idempotency_key)
+
+
+def withdraw(wallet, user: User, amount_fen: int, card: str, idempotency_key: str) -> TransferResult:
+    ensure_wallet(wallet, user)
+    return wallet.withdraw(wallet_owner(user), amount_fen, card=card, idempotency_key=idempotency_key)
+
+
+def all_lines(
+    wallet, user: User, *, kind: str | None, date_from: date | None, date_to: date | None
+) -> Iterator[StatementLine]:
+    """Every matching statement line, fetched a page at a time (never the whole history in memory)."""
+    page = 1
+    while True:
+        batch = wallet.statement(
+            wallet_owner(user),
+            page=page,
+            per_page=EXPORT_PAGE_SIZE,
+            kind=kind,
+            date_from=date_from,
+            date_to=date_to,
+        )
+        yield from batch.lines
+        if page >= batch.pages:
+            return
+        page += 1
