@@ -9,8 +9,9 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from types import SimpleNamespace
 
-from sqlalchemy import select
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from portal.db import utcnow
@@ -49,14 +50,20 @@ def ensure_account(session: Session, kind: AccountKind, owner: str, **values) ->
     return account
 
 
+def lock_order(kind_column, id_column):
+    """The one lock order of the ledger: the resident wallet first, then the other accounts by id.
+    Every transfer touches at most one wallet, so no two transfers can wait on each other in a cycle."""
+    return (kind_column != AccountKind.RESIDENT_WALLET.value, id_column)
+
+
 def lock(session: Session, accounts: Iterable[LedgerAccount]) -> None:
-    """SELECT ... FOR UPDATE in id order (no deadlocks between transfers), refreshing the cached rows.
+    """SELECT ... FOR UPDATE in the ledger's lock order, refreshing the cached rows.
     On SQLite the whole write transaction already holds the database lock (BEGIN IMMEDIATE)."""
     ids = sorted({account.id for account in accounts})
     session.scalars(
         select(LedgerAccount)
         .where(LedgerAccount.id.in_(ids))
-        .order_by(LedgerAccount.id)
+        .order_by(*lock_order(LedgerAccount.kind, LedgerAccount.id))
         .with_for_update()
         .execution_options(populate_existing=True)
     ).all()
@@ -95,3 +102,98 @@ def post(
         )
     session.flush()  # writes entries and balances now, so a violated CHECK surfaces inside the retry loop
     return transfer
+
+
+ACCOUNTS = LedgerAccount.__table__
+TRANSFERS = Transfer.__table__
+ENTRIES = Entry.__table__
+
+
+def lock_for_payment(
+    session: Session, owner: str, agency_owners: list[str]
+) -> tuple[SimpleNamespace, dict[str, SimpleNamespace]]:
+    """Find and lock a wallet and agency accounts in ONE SELECT ... FOR UPDATE, in id order."""
+    rows = session.execute(
+        select(ACCOUNTS)
+        .where(
+            or_(
+                and_(ACCOUNTS.c.kind == AccountKind.RESIDENT_WALLET.value, ACCOUNTS.c.owner_ref == owner),
+                and_(
+                    ACCOUNTS.c.kind == AccountKind.AGENCY_SETTLEMENT.value,
+                    ACCOUNTS.c.owner_ref.in_(agency_owners),
+                ),
+            )
+        )
+        .order_by(*lock_order(ACCOUNTS.c.kind, ACCOUNTS.c.id))
+        .with_for_update()
+    ).mappings()
+    wallet, agencies = None, {}
+    for row in rows:
+        state = SimpleNamespace(**row)
+        if state.kind == AccountKind.RESIDENT_WALLET:
+            wallet = state
+        else:
+            agencies[state.owner_ref] = state
+    if wallet is None:
+        raise WalletNotFound("wallet_not_found")
+    for agency in agency_owners:
+        if agency not in agencies:
+            raise WalletNotFound("account_not_found", account=agency)
+    return wallet, agencies
+
+
+def post_fast(
+    session: Session,
+    kind: TransferKind,
+    moves: Sequence[tuple[SimpleNamespace, int]],
+    *,
+    actor: str,
+    description: str,
+    now: datetime,
+    wallet_spent: tuple[int, str, int],
+) -> SimpleNamespace:
+    """post() in Core statements for locked account rows read by lock_for_payment()."""
+    if sum(amount for _account, amount in moves) != 0 or any(amount == 0 for _account, amount in moves):
+        raise WalletError("invalid_amount")
+    reference = new_reference("T")
+    transfer_id = session.execute(
+        insert(TRANSFERS)
+        .values(
+            reference=reference,
+            kind=kind.value,
+            amount_fen=sum(amount for _account, amount in moves if amount > 0),
+            description=description[:200],
+            actor=actor[:64],
+            created_at=now,
+        )
+        .returning(TRANSFERS.c.id)
+    ).scalar_one()
+    ordered = sorted(moves, key=lambda move: move[0].id)
+    session.execute(
+        insert(ENTRIES),
+        [
+            {
+                "transfer_id": transfer_id,
+                "account_id": account.id,
+                "amount_fen": amount,
+                "balance_after_fen": account.balance_fen + amount,
+                "created_at": now,
+            }
+            for account, amount in ordered
+        ],
+    )
+    wallet_id, spent_day, spent_fen = wallet_spent
+    for account, amount in ordered:
+        values = {"balance_fen": account.balance_fen + amount}
+        if account.id == wallet_id:
+            values.update(spent_day=spent_day, spent_day_fen=spent_fen)
+        session.execute(update(ACCOUNTS).where(ACCOUNTS.c.id == account.id).values(**values))
+    expire_cached_accounts(session, {account.id for account, _amount in moves})
+    return SimpleNamespace(id=transfer_id, reference=reference, created_at=now)
+
+
+def expire_cached_accounts(session: Session, account_ids: set[int] | None = None) -> None:
+    """ORM copies of rows written through Core would be stale: expire them so they reload."""
+    for instance in list(session.identity_map.values()):
+        if isinstance(instance, LedgerAccount) and (account_ids is None or instance.id in account_ids):
+            session.expire(instance)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
@@ -38,6 +38,7 @@ from portal.wallet.models import (
     Transfer,
     TransferKind,
 )
+from portal.wallet.pg_payment import pay_in_one_statement
 from portal.wallet.types import (
     Balance,
     CardList,
@@ -53,6 +54,7 @@ from portal.wallet.types import (
 )
 
 R = TypeVar("R")
+IDEMPOTENCY = IdempotencyRecord.__table__
 RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
 MAX_ATTEMPTS = 5
 TIERS = ("basic", "id_verified", "id_and_card")
@@ -61,6 +63,17 @@ TIERS = ("basic", "id_verified", "id_and_card")
 def _retryable(error: DBAPIError) -> bool:
     sqlstate = getattr(error.orig, "sqlstate", None)
     return sqlstate in RETRYABLE_SQLSTATES or "database is locked" in str(error.orig)
+
+
+def _valid_key(key: object) -> bool:
+    return isinstance(key, str) and 8 <= len(key) <= 128 and key.isprintable()
+
+
+def _digest(operation: str, request: dict[str, Any]) -> str:
+    """The fingerprint of a request, stored with its idempotency key."""
+    return hashlib.sha256(
+        json.dumps({"operation": operation, **request}, sort_keys=True, default=str).encode()
+    ).hexdigest()
 
 
 def _valid_amount(amount_fen: object, field: str = "amount") -> int:
@@ -217,28 +230,81 @@ class WalletService:
         self, owner: str, legs: Sequence[PaymentLeg], *, idempotency_key: str, description: str = ""
     ) -> TransferResult:
         request = {"owner": owner, "legs": [to_json(leg) for leg in legs], "description": description}
+        fast = self._pay_in_one_statement(owner, legs, description, idempotency_key, request)
+        if fast is not None:
+            return fast
         return self._once(
             "pay", idempotency_key, request, TransferResult, lambda: self._pay(owner, legs, description)
         )
 
+    def _pay_in_one_statement(
+        self, owner: str, legs: Sequence[PaymentLeg], description: str, key: str, request: dict[str, Any]
+    ) -> TransferResult | None:
+        """PostgreSQL's fast path for a payment to one agency (the statement locks the wallet, then the
+        agency: the ledger's lock order); None sends the payment down the general path below."""
+        if self.session.get_bind().dialect.name != "postgresql" or not _valid_key(key) or len(legs) != 1:
+            return None
+        amounts: dict[str, int] = {}
+        for leg in legs:
+            amounts[leg.agency] = amounts.get(leg.agency, 0) + _valid_amount(leg.amount_fen)
+        if not amounts:
+            return None
+        _valid_amount(sum(amounts.values()))
+        try:
+            return self._pay_statement(key, request, owner, amounts, description)
+        except DBAPIError as error:
+            if _retryable(error):
+                # No savepoint on this path: the caller's transaction is spoilt and must be retried whole.
+                raise WalletBusy() from error
+            raise
+
+    def _pay_statement(self, key, request, owner, amounts, description) -> TransferResult | None:
+        return pay_in_one_statement(
+            self.session,
+            client=self.client,
+            key=key,
+            digest=_digest("pay", request),
+            owner=owner,
+            amounts=amounts,
+            description=description,
+            now=self.clock(),
+            today=self._today(),
+            limits=self.limits,
+        )
+
     def _pay(self, owner: str, legs: Sequence[PaymentLeg], description: str) -> TransferResult:
-        wallet = self._wallet(owner)
-        agency_amounts = self._agency_amounts(legs)
-        ledger.lock(self.session, [wallet, *agency_amounts])
-        self._expire_due_holds(wallet)
+        """The hot path, in a few Core statements: lock and read every account in one SELECT ... FOR
+        UPDATE (id order), check the rules on that state, then write the transfer, its entries and the
+        new balances."""
+        amounts: dict[str, int] = {}
+        for leg in legs:
+            amounts[leg.agency] = amounts.get(leg.agency, 0) + _valid_amount(leg.amount_fen)
+        total = _valid_amount(sum(amounts.values())) if amounts else _valid_amount(0)
+        wallet, agencies = ledger.lock_for_payment(self.session, owner, list(amounts))
+        if wallet.held_fen:
+            self._expire_due_holds(self._wallet(owner))
+            wallet, agencies = ledger.lock_for_payment(self.session, owner, list(amounts))
         self._refuse_if_frozen(wallet)
-        total = sum(agency_amounts.values())
         self._check_spending(wallet, total)
-        self._add_spent(wallet, total)
-        transfer = ledger.post(
+        today = self._today()
+        spent = (wallet.spent_day_fen if wallet.spent_day == today else 0) + total
+        moves = [(wallet, -total), *((agencies[agency], amount) for agency, amount in amounts.items())]
+        transfer = ledger.post_fast(
             self.session,
             TransferKind.PAYMENT,
-            [(wallet, -total), *agency_amounts.items()],
+            moves,
             actor=self.client,
             description=description,
             now=self.clock(),
+            wallet_spent=(wallet.id, today, spent),
         )
-        return self._result(transfer, wallet)
+        return TransferResult(
+            reference=transfer.reference,
+            kind=TransferKind.PAYMENT.value,
+            amount_fen=total,
+            wallet_balance_fen=wallet.balance_fen - total,
+            created_at=transfer.created_at,
+        )
 
     def refund(
         self, payment_reference: str, amount_fen: int, *, idempotency_key: str, agency: str | None = None
@@ -420,24 +486,26 @@ class WalletService:
 
     # -- helpers ----------------------------------------------------------------------------------
     def _once(self, operation: str, key: str, request: dict[str, Any], result_type: type[R], work) -> R:
-        if not isinstance(key, str) or not 8 <= len(key) <= 128 or not key.isprintable():
+        if not _valid_key(key):
             raise WalletError("idempotency_conflict")
-        digest = hashlib.sha256(
-            json.dumps({"operation": operation, **request}, sort_keys=True, default=str).encode()
-        ).hexdigest()
+        digest = _digest(operation, request)
         for attempt in range(MAX_ATTEMPTS):
             savepoint = self.session.begin_nested()
             try:
-                record, existed = self._claim(operation, key, digest)
-                if existed:
-                    if record.request_hash != digest or record.result_json is None:
+                record_id, stored = self._claim(operation, key, digest)
+                if stored is not None:
+                    request_hash, result_json = stored
+                    if request_hash != digest or result_json is None:
                         raise IdempotencyConflict()
                     savepoint.commit()
-                    stored = from_json(result_type, json.loads(record.result_json))
-                    return dataclasses.replace(stored, replayed=True)
+                    return dataclasses.replace(from_json(result_type, json.loads(result_json)), replayed=True)
                 result = work()
-                record.result_json = json.dumps(to_json(result))
-                self.session.flush()  # the result is stored with the money it describes
+                self.session.flush()  # ORM changes of the work go out before the result is stored
+                self.session.execute(
+                    update(IDEMPOTENCY)
+                    .where(IDEMPOTENCY.c.id == record_id)
+                    .values(result_json=json.dumps(to_json(result)))
+                )
                 savepoint.commit()
                 return result
             except DBAPIError as error:
@@ -452,26 +520,30 @@ class WalletService:
                 raise
         raise WalletBusy()
 
-    def _claim(self, operation: str, key: str, digest: str) -> tuple[IdempotencyRecord, bool]:
-        """Insert the key or find the one already there. On PostgreSQL a concurrent insert of the same
-        key waits here until the first transaction ends, then sees its stored result."""
+    def _claim(
+        self, operation: str, key: str, digest: str
+    ) -> tuple[int | None, tuple[str, str | None] | None]:
+        """Insert the key, or return (None, (hash, result)) of the one already there. On PostgreSQL a
+        concurrent insert of the same key waits here until the first transaction ends, then sees its
+        stored result."""
         dialect = self.session.get_bind().dialect.name
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        table = IdempotencyRecord.__table__
         new_id = self.session.execute(
-            insert(table)
+            insert(IDEMPOTENCY)
             .values(
                 client=self.client, key=key, operation=operation, request_hash=digest, created_at=self.clock()
             )
             .on_conflict_do_nothing(index_elements=["client", "key"])
-            .returning(table.c.id)
+            .returning(IDEMPOTENCY.c.id)
         ).scalar()
-        record = self.session.scalar(
-            select(IdempotencyRecord)
-            .where(IdempotencyRecord.client == self.client, IdempotencyRecord.key == key)
-            .execution_options(populate_existing=True)
-        )
-        return record, new_id is None
+        if new_id is not None:
+            return new_id, None
+        stored = self.session.execute(
+            select(IDEMPOTENCY.c.request_hash, IDEMPOTENCY.c.result_json).where(
+                IDEMPOTENCY.c.client == self.client, IDEMPOTENCY.c.key == key
+            )
+        ).one()
+        return None, (stored.request_hash, stored.result_json)
 
     def _wallet(self, owner: str) -> LedgerAccount:
         return ledger.require_account(self.session, AccountKind.RESIDENT_WALLET, owner)
