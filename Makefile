@@ -60,8 +60,8 @@ test: test-system-deps $(VENV)/.installed-dev translations lint postgres
 	$(BIN)/pytest --db sqlite
 	$(BIN)/pytest --db postgresql
 
-bench: $(VENV)/.installed-dev translations
-	@for script in bench/bench_*.py; do $(BIN)/python $$script || exit 1; done
+bench: $(VENV)/.installed-dev translations postgres
+	@for script in bench/*.py; do echo "== $$script" >&2; $(BIN)/python $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -12,7 +12,7 @@ from portal.accounts.models import STAFF_ROLES, Role
 from portal.db import get_database
 from portal.errors import PortalError
 from portal.wallet.factory import wallet_service
-from portal.wallet.verify import ledger_violations
+from portal.wallet.verify import ledger_violations, purge_idempotency_keys
 
 db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
 users_cli = AppGroup("users", help="Staff accounts.")
@@ -89,6 +89,15 @@ def wallet_expire_holds() -> None:
     with get_database().write_transaction() as session:
         count = wallet_service(session).expire_holds()
     click.echo(f"{count} holds expired")
+
+
+@wallet_cli.command("purge-keys")
+def wallet_purge_keys() -> None:
+    """Forget idempotency keys older than WALLET_IDEMPOTENCY_DAYS (never fewer than 30)."""
+    days = max(30, current_app.config["WALLET_IDEMPOTENCY_DAYS"])
+    with get_database().write_transaction() as session:
+        count = purge_idempotency_keys(session, older_than_days=days)
+    click.echo(f"{count} idempotency keys older than {days} days removed")
 
 
 def init_app(app: Flask) -> None:

@@ -22,8 +22,9 @@ REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O or 1/I to misr
 
 
 def new_reference(prefix: str) -> str:
-    """'T' + 16 random characters: unique and not guessable in sequence."""
-    return prefix + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(16))
+    """'T' + 16 random characters (80 bits): unique and not guessable in sequence.
+    256 is a multiple of the alphabet's 32 letters, so byte % 32 is unbiased."""
+    return prefix + "".join(REFERENCE_ALPHABET[byte % 32] for byte in secrets.token_bytes(16))
 
 
 def find_account(session: Session, kind: AccountKind, owner: str) -> LedgerAccount | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import Base, utcnow
@@ -77,7 +77,13 @@ class Transfer(Base):
     __tablename__ = "ledger_transfers"
     __table_args__ = (
         CheckConstraint("amount_fen > 0", name="amount_positive"),
-        Index("ix_ledger_transfers_related_transfer_id", "related_transfer_id"),
+        # Only refunds and corrections have a related transfer: payments stay out of this index.
+        Index(
+            "ix_ledger_transfers_related_transfer_id",
+            "related_transfer_id",
+            postgresql_where=text("related_transfer_id IS NOT NULL"),
+            sqlite_where=text("related_transfer_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

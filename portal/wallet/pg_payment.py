@@ -132,7 +132,7 @@ def pay_in_one_statement(
         **{f"pp_{name}": limits[tier]["per_payment_fen"] for name, tier in _TIERS.items()},
         **{f"pd_{name}": limits[tier]["per_day_fen"] for name, tier in _TIERS.items()},
     }
-    row = session.execute(PAYMENT_STATEMENT, params).one()
+    row = session.connection().execute(PAYMENT_STATEMENT, params).one()  # Core: no ORM bookkeeping
     if row.key_id is None:
         return None
     if row.wallet_balance is None:

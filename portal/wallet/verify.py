@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from datetime import timedelta
+
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from portal.wallet.models import AccountKind, Entry, Hold, HoldStatus, LedgerAccount
+from portal.db import utcnow
+from portal.wallet.models import AccountKind, Entry, Hold, HoldStatus, IdempotencyRecord, LedgerAccount
 
 
 def ledger_violations(session: Session) -> list[str]:
@@ -94,3 +97,10 @@ def _stale_holds(session: Session) -> list[str]:
         f"account {id_} ({owner}): {held} fen held, active holds sum to {total} fen, balance {balance} fen"
         for id_, owner, held, balance, total in rows
     ]
+
+
+def purge_idempotency_keys(session: Session, *, older_than_days: int) -> int:
+    """Delete idempotency records older than the retention period; returns how many."""
+    cutoff = utcnow() - timedelta(days=older_than_days)
+    result = session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < cutoff))
+    return result.rowcount or 0
