@@ -9,7 +9,7 @@ FEN_PER_YUAN = 100
 # ¥999,999,999,999.99: far above any bill or wallet, far below 64-bit overflow.
 MAX_AMOUNT_FEN = 99_999_999_999_999
 
-_AMOUNT = re.compile(r"^(?P<yuan>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<fen>\d{1,2}))?$")
+_AMOUNT = re.compile(r"^(?P<yuan>[0-9]{1,3}(?:,[0-9]{3}){1,5}|[0-9]{1,15})(?:\.(?P<fen>[0-9]{1,2}))?$")
 _CURRENCY_MARKS = ("¥", "￥", "CNY", "RMB", "元")
 
 
@@ -19,7 +19,7 @@ class AmountError(ValueError):
 
 def parse_amount(text: str) -> int:
     """'1,234.50' -> 123450 fen. Full-width digits and a ¥ sign are accepted; anything else is refused."""
-    cleaned = unicodedata.normalize("NFKC", str(text)).strip().replace(" ", "")
+    cleaned = unicodedata.normalize("NFKC", str(text)[:64]).strip().replace(" ", "")
     for mark in _CURRENCY_MARKS:
         cleaned = cleaned.removeprefix(mark).removesuffix(mark)
     match = _AMOUNT.match(cleaned)

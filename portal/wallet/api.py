@@ -6,15 +6,17 @@ Errors are JSON: {"error": {"code": ..., "message": ..., "params": {...}}} with 
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import date, timedelta
 from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request
-from sqlalchemy import delete, select
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
-from portal.db import get_session, utcnow
+from portal.db import get_database, get_session, utcnow
 from portal.extensions import csrf
 from portal.wallet import signing
 from portal.wallet.errors import WalletError
@@ -23,6 +25,7 @@ from portal.wallet.models import ApiRequestSeen
 from portal.wallet.types import PaymentLeg, to_json
 
 bp = Blueprint("wallet_api", __name__, url_prefix="/wallet/api/v1")
+OWNER_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:._-]{0,63}$")
 csrf.exempt(bp)  # machine clients authenticate every request with an HMAC signature instead
 
 
@@ -57,14 +60,26 @@ def _authenticate() -> None:
     timestamp = request.headers.get(signing.TIMESTAMP_HEADER, "")
     signature = request.headers.get(signing.SIGNATURE_HEADER, "")
     nonce = request.headers.get(signing.NONCE_HEADER, "")
+    key = request.headers.get(signing.IDEMPOTENCY_HEADER, "")
     secret = clients.get(client_id)
-    if secret is None or not timestamp.isdigit() or not signature or not 16 <= len(nonce) <= 64:
+    well_formed = (
+        timestamp.isascii()
+        and timestamp.isdigit()
+        and len(timestamp) <= 12
+        and signature
+        and 16 <= len(nonce) <= 64
+        and nonce.isascii()
+        and nonce.isprintable()
+    )
+    if secret is None or not well_formed:
         raise ApiError(401, "unauthorized", "unknown client or missing signature headers")
     window = current_app.config["WALLET_API_WINDOW_SECONDS"]
     if abs(time.time() - int(timestamp)) > window:
         raise ApiError(401, "stale_request", f"timestamp outside the {window} s window; check the clock")
     query = request.query_string.decode()
-    expected = signing.sign(secret, request.method, request.path, query, timestamp, nonce, request.get_data())
+    expected = signing.sign(
+        secret, request.method, request.path, query, timestamp, nonce, key, request.get_data()
+    )
     if not signing.signatures_match(expected, signature):
         raise ApiError(401, "bad_signature", "the signature does not match the request")
     _refuse_replay(f"{client_id}:{nonce}", window)
@@ -72,13 +87,15 @@ def _authenticate() -> None:
 
 
 def _refuse_replay(nonce: str, window: int) -> None:
-    session = get_session()
-    cutoff = utcnow() - timedelta(seconds=2 * window)
-    session.execute(delete(ApiRequestSeen).where(ApiRequestSeen.created_at < cutoff))
-    if session.scalar(select(ApiRequestSeen.id).where(ApiRequestSeen.nonce == nonce)) is not None:
-        raise ApiError(401, "replayed_request", "this signed request was already received")
-    session.add(ApiRequestSeen(nonce=nonce))
-    session.flush()  # a concurrent replay collides on the unique nonce here, inside this request
+    """Record the nonce in a transaction of its own, committed at once: a request that is refused and
+    rolled back has still used its nonce, so it cannot be sent again."""
+    try:
+        with get_database().write_transaction() as session:
+            cutoff = utcnow() - timedelta(seconds=2 * window)
+            session.execute(delete(ApiRequestSeen).where(ApiRequestSeen.created_at < cutoff))
+            session.add(ApiRequestSeen(nonce=nonce))
+    except IntegrityError as error:
+        raise ApiError(401, "replayed_request", "this signed request was already received") from error
 
 
 def _service():
@@ -94,16 +111,40 @@ def _body() -> dict[str, Any]:
 
 def _key() -> str:
     key = request.headers.get(signing.IDEMPOTENCY_HEADER, "")
-    if not key:
-        raise ApiError(400, "idempotency_key_required", "mutating requests need an Idempotency-Key header")
+    if not (8 <= len(key) <= 128 and key.isascii() and key.isprintable()):
+        raise ApiError(
+            400,
+            "idempotency_key_required",
+            "mutating requests need an Idempotency-Key of 8-128 printable characters",
+        )
     return key
+
+
+def _text(data: dict[str, Any], name: str, *, limit: int = 200, required: bool = False) -> str:
+    value = data.get(name)
+    value = "" if value is None else value
+    if not isinstance(value, str) or len(value) > limit or "\x00" in value or (required and not value):
+        raise ApiError(400, "bad_request", f"{name} must be text of at most {limit} characters")
+    return value
+
+
+@bp.url_value_preprocessor
+def _check_path_values(_endpoint, values) -> None:
+    for name in ("owner", "reference"):
+        if values and name in values and not OWNER_PATTERN.match(values[name]):
+            raise ApiError(400, "bad_request", f"{name} is not a valid ledger name")
 
 
 def _legs(data: dict[str, Any]) -> list[PaymentLeg]:
     legs = data.get("legs")
     if not isinstance(legs, list) or not all(isinstance(leg, dict) for leg in legs):
         raise ApiError(400, "bad_request", "legs must be a list of {agency, amount_fen}")
-    return [PaymentLeg(agency=str(leg.get("agency", "")), amount_fen=leg.get("amount_fen")) for leg in legs]
+    if not 1 <= len(legs) <= 20:
+        raise ApiError(400, "bad_request", "a payment has 1 to 20 legs")
+    return [
+        PaymentLeg(agency=_text(leg, "agency", limit=64, required=True), amount_fen=leg.get("amount_fen"))
+        for leg in legs
+    ]
 
 
 def _ok(value, status: int = 200):
@@ -113,12 +154,18 @@ def _ok(value, status: int = 200):
 @bp.post("/wallets")
 def open_wallet():
     data = _body()
-    return _ok(_service().open_wallet(str(data.get("owner", "")), str(data.get("tier", "basic"))), 201)
+    owner, tier = _text(data, "owner", limit=64, required=True), _text(data, "tier", limit=20) or "basic"
+    if not OWNER_PATTERN.match(owner) or tier not in current_app.config["WALLET_LIMITS"]:
+        raise ApiError(400, "bad_request", "owner must be a ledger name and tier a known tier")
+    return _ok(_service().open_wallet(owner, tier), 201)
 
 
 @bp.post("/agencies")
 def open_agency_account():
-    _service().open_agency_account(str(_body().get("agency_code", "")))
+    code = _text(_body(), "agency_code", limit=32, required=True)
+    if not OWNER_PATTERN.match(code):
+        raise ApiError(400, "bad_request", "agency_code must be letters, digits, dots, dashes or underscores")
+    _service().open_agency_account(code)
     return jsonify(status="ok"), 201
 
 
@@ -129,7 +176,7 @@ def balance(owner: str):
 
 @bp.put("/wallets/<owner>/tier")
 def set_tier(owner: str):
-    tier = str(_body().get("tier", ""))
+    tier = _text(_body(), "tier", limit=20)
     if tier not in current_app.config["WALLET_LIMITS"]:
         raise ApiError(400, "bad_request", "unknown tier")
     return _ok(_service().set_tier(owner, tier))
@@ -137,12 +184,15 @@ def set_tier(owner: str):
 
 @bp.put("/wallets/<owner>/frozen")
 def set_frozen(owner: str):
-    return _ok(_service().set_frozen(owner, bool(_body().get("frozen"))))
+    frozen = _body().get("frozen")
+    if not isinstance(frozen, bool):
+        raise ApiError(400, "bad_request", "frozen must be true or false")
+    return _ok(_service().set_frozen(owner, frozen))
 
 
 @bp.post("/wallets/<owner>/cards")
 def link_card(owner: str):
-    return _ok(_service().link_card(owner, str(_body().get("card_number", ""))), 201)
+    return _ok(_service().link_card(owner, _text(_body(), "card_number", limit=40)), 201)
 
 
 @bp.get("/wallets/<owner>/cards")
@@ -155,7 +205,7 @@ def top_up(owner: str):
     data = _body()
     return _ok(
         _service().top_up(
-            owner, data.get("amount_fen"), card=str(data.get("card", "")), idempotency_key=_key()
+            owner, data.get("amount_fen"), card=_text(data, "card", limit=64), idempotency_key=_key()
         )
     )
 
@@ -165,7 +215,7 @@ def withdraw(owner: str):
     data = _body()
     return _ok(
         _service().withdraw(
-            owner, data.get("amount_fen"), card=str(data.get("card", "")), idempotency_key=_key()
+            owner, data.get("amount_fen"), card=_text(data, "card", limit=64), idempotency_key=_key()
         )
     )
 
@@ -173,19 +223,15 @@ def withdraw(owner: str):
 @bp.post("/wallets/<owner>/payments")
 def pay(owner: str):
     data = _body()
-    description = str(data.get("description", ""))
+    description = _text(data, "description")
     return _ok(_service().pay(owner, _legs(data), idempotency_key=_key(), description=description))
 
 
 @bp.post("/payments/<reference>/refunds")
 def refund(reference: str):
     data = _body()
-    agency = data.get("agency")
-    return _ok(
-        _service().refund(
-            reference, data.get("amount_fen"), idempotency_key=_key(), agency=str(agency) if agency else None
-        )
-    )
+    agency = _text(data, "agency", limit=64) or None
+    return _ok(_service().refund(reference, data.get("amount_fen"), idempotency_key=_key(), agency=agency))
 
 
 @bp.post("/wallets/<owner>/holds")
@@ -213,7 +259,7 @@ def statement(owner: str):
     try:
         page = _service().statement(
             owner,
-            page=int(args.get("page", 1)),
+            page=min(int(args.get("page", 1)), 1_000_000),
             per_page=int(args.get("per_page", 20)),
             kind=args.get("kind") or None,
             date_from=date.fromisoformat(args["date_from"]) if args.get("date_from") else None,

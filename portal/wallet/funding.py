@@ -60,7 +60,7 @@ class SandboxBank:
 
     def link_card(self, card_number: str) -> LinkedCard:
         digits = "".join(card_number.split())
-        if not (digits.isdigit() and 16 <= len(digits) <= 19 and luhn_valid(digits)):
+        if not (digits.isascii() and digits.isdigit() and 16 <= len(digits) <= 19 and luhn_valid(digits)):
             raise WalletError("card_invalid", field="card_number")
         digest = hashlib.sha256(digits.encode()).hexdigest()[:24]
         mode = "d" if digits.endswith(DECLINING_SUFFIX) else "a"

@@ -61,7 +61,7 @@ class HttpWalletClient:
             signing.TIMESTAMP_HEADER: timestamp,
             signing.NONCE_HEADER: nonce,
             signing.SIGNATURE_HEADER: signing.sign(
-                self.secret, method, full_path, query_text, timestamp, nonce, content
+                self.secret, method, full_path, query_text, timestamp, nonce, idempotency_key or "", content
             ),
             "Content-Type": "application/json",
             "Accept-Language": _current_language(),
@@ -73,7 +73,10 @@ class HttpWalletClient:
             response = self.http.request(method, url, content=content, headers=headers)
         except httpx.HTTPError as error:
             raise WalletBusy() from error
-        data = response.json() if response.content else {}
+        try:
+            data = response.json() if response.content else {}
+        except ValueError as error:  # an HTML error page from a proxy, say: nothing is known to have moved
+            raise WalletBusy() from error
         if response.status_code >= 400:
             problem = data.get("error", {}) if isinstance(data, dict) else {}
             raise error_from_code(

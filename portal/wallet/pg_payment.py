@@ -27,9 +27,11 @@ RULES = """
        NOT is_frozen AND held_fen = 0
        AND balance_fen >= :total
        AND :total
-           <= CASE tier WHEN 'basic' THEN :pp_basic WHEN 'id_verified' THEN :pp_verified ELSE :pp_card END
+           <= CASE tier WHEN 'id_and_card' THEN :pp_card WHEN 'id_verified' THEN :pp_verified
+                   ELSE :pp_basic END
        AND CASE WHEN spent_day = :today THEN spent_day_fen ELSE 0 END + :total
-           <= CASE tier WHEN 'basic' THEN :pd_basic WHEN 'id_verified' THEN :pd_verified ELSE :pd_card END
+           <= CASE tier WHEN 'id_and_card' THEN :pd_card WHEN 'id_verified' THEN :pd_verified
+                   ELSE :pd_basic END
 """
 
 # s: the wallet as this statement's snapshot sees it, passing every rule, with every agency known.

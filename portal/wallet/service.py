@@ -169,9 +169,15 @@ class WalletService:
     # -- money in and out -------------------------------------------------------------------------
     def top_up(self, owner: str, amount_fen: int, *, card: str, idempotency_key: str) -> TransferResult:
         request = {"owner": owner, "amount_fen": amount_fen, "card": card}
-        return self._once("top_up", idempotency_key, request, TransferResult, lambda: self._top_up(**request))
+        return self._once(
+            "top_up",
+            idempotency_key,
+            request,
+            TransferResult,
+            lambda: self._top_up(**request, reference=idempotency_key),
+        )
 
-    def _top_up(self, owner: str, amount_fen: int, card: str) -> TransferResult:
+    def _top_up(self, owner: str, amount_fen: int, card: str, reference: str) -> TransferResult:
         amount = _valid_amount(amount_fen)
         wallet = self._wallet(owner)
         clearing = ledger.ensure_account(
@@ -186,7 +192,7 @@ class WalletService:
             raise WalletError(
                 "balance_limit", field="amount", limit=limits.max_balance_fen, room=max(0, room)
             )
-        self.gateway.charge(token, amount, owner)
+        self.gateway.charge(token, amount, reference)
         transfer = ledger.post(
             self.session,
             TransferKind.TOP_UP,
@@ -200,10 +206,14 @@ class WalletService:
     def withdraw(self, owner: str, amount_fen: int, *, card: str, idempotency_key: str) -> TransferResult:
         request = {"owner": owner, "amount_fen": amount_fen, "card": card}
         return self._once(
-            "withdraw", idempotency_key, request, TransferResult, lambda: self._withdraw(**request)
+            "withdraw",
+            idempotency_key,
+            request,
+            TransferResult,
+            lambda: self._withdraw(**request, reference=idempotency_key),
         )
 
-    def _withdraw(self, owner: str, amount_fen: int, card: str) -> TransferResult:
+    def _withdraw(self, owner: str, amount_fen: int, card: str, reference: str) -> TransferResult:
         amount = _valid_amount(amount_fen)
         wallet = self._wallet(owner)
         clearing = ledger.ensure_account(
@@ -214,7 +224,7 @@ class WalletService:
         self._expire_due_holds(wallet)
         self._refuse_if_frozen(wallet)
         self._require_available(wallet, amount)
-        self.gateway.payout(token, amount, owner)
+        self.gateway.payout(token, amount, reference)
         transfer = ledger.post(
             self.session,
             TransferKind.WITHDRAWAL,
@@ -282,7 +292,9 @@ class WalletService:
         total = _valid_amount(sum(amounts.values())) if amounts else _valid_amount(0)
         wallet, agencies = ledger.lock_for_payment(self.session, owner, list(amounts))
         if wallet.held_fen:
-            self._expire_due_holds(self._wallet(owner))
+            cached = self._wallet(owner)
+            ledger.lock(self.session, [cached])  # refreshes the session's copy before holds change it
+            self._expire_due_holds(cached)
             wallet, agencies = ledger.lock_for_payment(self.session, owner, list(amounts))
         self._refuse_if_frozen(wallet)
         self._check_spending(wallet, total)
@@ -394,6 +406,8 @@ class WalletService:
         wallet = hold.account
         agency_amounts = self._agency_amounts(legs)
         ledger.lock(self.session, [wallet, *agency_amounts])
+        # Every change to a hold happens under its wallet's lock: re-read it now that we hold that lock.
+        self.session.refresh(hold)
         self._expire_due_holds(wallet)
         self._require_active(hold)
         self._refuse_if_frozen(wallet)
@@ -424,6 +438,8 @@ class WalletService:
     def _release(self, hold_reference: str) -> HoldResult:
         hold = self._hold_row(hold_reference)
         ledger.lock(self.session, [hold.account])
+        # Every change to a hold happens under its wallet's lock: re-read it now that we hold that lock.
+        self.session.refresh(hold)
         self._expire_due_holds(hold.account)
         self._require_active(hold)
         self._close_hold(hold, HoldStatus.RELEASED, released_fen=hold.amount_fen)
@@ -644,11 +660,13 @@ class WalletService:
         if wallet.held_fen == 0:
             return 0
         due = self.session.scalars(
-            select(Hold).where(
+            select(Hold)
+            .where(
                 Hold.account_id == wallet.id,
                 Hold.status == HoldStatus.ACTIVE,
                 Hold.expires_at <= self.clock(),
             )
+            .execution_options(populate_existing=True)
         ).all()
         for hold in due:
             self._close_hold(hold, HoldStatus.EXPIRED, released_fen=hold.amount_fen)

@@ -209,3 +209,35 @@ def test_entries_and_transfers_cannot_be_edited(live_app):
     with pytest.raises(Exception, match="immutable"), engine.begin() as connection:
         connection.execute(text("DELETE FROM ledger_transfers"))
     assert run(live_app, lambda w: w.balance(owner)).posted_fen == 1_000
+
+
+def test_one_hold_is_captured_or_released_once_under_a_race(live_app):
+    (owner,), agency = setup_wallets(live_app, 1, 10_000)
+    hold = run(live_app, lambda w: w.hold(owner, 6_000, idempotency_key=f"hold-{owner}"))
+    barrier = threading.Barrier(6)
+
+    def attempt(n):
+        barrier.wait()
+        try:
+            if n % 2:
+                run(live_app, lambda w: w.release(hold.reference, idempotency_key=f"release-{owner}-{n}"))
+                return "released"
+            run(
+                live_app,
+                lambda w: w.capture(
+                    hold.reference, [PaymentLeg(agency, 5_000)], idempotency_key=f"capture-{owner}-{n}"
+                ),
+            )
+            return "captured"
+        except WalletError as error:
+            return error.code
+
+    with ThreadPoolExecutor(6) as pool:
+        outcomes = list(pool.map(attempt, range(6)))
+
+    assert sum(outcome in ("captured", "released") for outcome in outcomes) == 1
+    assert outcomes.count("hold_not_active") == 5
+    balance = run(live_app, lambda w: w.balance(owner))
+    assert balance.held_fen == 0
+    assert balance.posted_fen in (10_000, 5_000)
+    assert run(live_app, lambda w: ledger_violations(w.session)) == []
