@@ -168,52 +168,25 @@ class WalletService:
 
     # -- money in and out -------------------------------------------------------------------------
     def top_up(self, owner: str, amount_fen: int, *, card: str, idempotency_key: str) -> TransferResult:
-        request = {"owner": owner, "amount_fen": amount_fen, "card": card}
-        return self._once(
-            "top_up",
-            idempotency_key,
-            request,
-            TransferResult,
-            lambda: self._top_up(**request, reference=idempotency_key),
-        )
-
-    def _top_up(self, owner: str, amount_fen: int, card: str, reference: str) -> TransferResult:
-        amount = _valid_amount(amount_fen)
-        wallet = self._wallet(owner)
-        clearing = ledger.ensure_account(
-            self.session, AccountKind.FUNDING_CLEARING, self.gateway.clearing_owner
-        )
-        token = self._card_token(wallet, card)
-        ledger.lock(self.session, [wallet, clearing])
-        self._refuse_if_frozen(wallet)
-        limits = self._limits(wallet)
-        room = limits.max_balance_fen - wallet.balance_fen
-        if amount > room:
-            raise WalletError(
-                "balance_limit", field="amount", limit=limits.max_balance_fen, room=max(0, room)
-            )
-        self.gateway.charge(token, amount, reference)
-        transfer = ledger.post(
-            self.session,
-            TransferKind.TOP_UP,
-            [(wallet, amount), (clearing, -amount)],
-            actor=self.client,
-            description=self.gateway.name,
-            now=self.clock(),
-        )
-        return self._result(transfer, wallet)
+        return self._bank_move(TransferKind.TOP_UP, owner, amount_fen, card, idempotency_key)
 
     def withdraw(self, owner: str, amount_fen: int, *, card: str, idempotency_key: str) -> TransferResult:
+        return self._bank_move(TransferKind.WITHDRAWAL, owner, amount_fen, card, idempotency_key)
+
+    def _bank_move(
+        self, kind: TransferKind, owner: str, amount_fen: int, card: str, key: str
+    ) -> TransferResult:
         request = {"owner": owner, "amount_fen": amount_fen, "card": card}
+        operation = "top_up" if kind is TransferKind.TOP_UP else "withdraw"
         return self._once(
-            "withdraw",
-            idempotency_key,
-            request,
-            TransferResult,
-            lambda: self._withdraw(**request, reference=idempotency_key),
+            operation, key, request, TransferResult, lambda: self._move_through_gateway(kind, key, **request)
         )
 
-    def _withdraw(self, owner: str, amount_fen: int, card: str, reference: str) -> TransferResult:
+    def _move_through_gateway(
+        self, kind: TransferKind, reference: str, owner: str, amount_fen: int, card: str
+    ) -> TransferResult:
+        """Money between the resident's bank card and the wallet, mirrored on the gateway's clearing
+        account. The gateway gets the idempotency key as its reference, so it can spot a repeat."""
         amount = _valid_amount(amount_fen)
         wallet = self._wallet(owner)
         clearing = ledger.ensure_account(
@@ -223,15 +196,21 @@ class WalletService:
         ledger.lock(self.session, [wallet, clearing])
         self._expire_due_holds(wallet)
         self._refuse_if_frozen(wallet)
-        self._require_available(wallet, amount)
-        self.gateway.payout(token, amount, reference)
+        if kind is TransferKind.TOP_UP:
+            limits = self._limits(wallet)
+            room = limits.max_balance_fen - wallet.balance_fen
+            if amount > room:
+                raise WalletError(
+                    "balance_limit", field="amount", limit=limits.max_balance_fen, room=max(0, room)
+                )
+            self.gateway.charge(token, amount, reference)
+            legs = [(wallet, amount), (clearing, -amount)]
+        else:
+            self._require_available(wallet, amount)
+            self.gateway.payout(token, amount, reference)
+            legs = [(wallet, -amount), (clearing, amount)]
         transfer = ledger.post(
-            self.session,
-            TransferKind.WITHDRAWAL,
-            [(wallet, -amount), (clearing, amount)],
-            actor=self.client,
-            description=self.gateway.name,
-            now=self.clock(),
+            self.session, kind, legs, actor=self.client, description=self.gateway.name, now=self.clock()
         )
         return self._result(transfer, wallet)
 
