@@ -15,6 +15,7 @@ from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from portal.db import utcnow
+from portal.money import MAX_AMOUNT_FEN
 from portal.wallet.errors import WalletError, WalletNotFound
 from portal.wallet.models import AccountKind, Entry, LedgerAccount, Transfer, TransferKind
 
@@ -25,6 +26,18 @@ def new_reference(prefix: str) -> str:
     """'T' + 16 random characters (80 bits): unique and not guessable in sequence.
     256 is a multiple of the alphabet's 32 letters, so byte % 32 is unbiased."""
     return prefix + "".join(REFERENCE_ALPHABET[byte % 32] for byte in secrets.token_bytes(16))
+
+
+def valid_amount(amount_fen: object, field: str = "amount") -> int:
+    """A positive whole number of fen within MAX_AMOUNT_FEN; anything else (floats, strings, booleans,
+    NaN, infinity) is refused with the same clear error."""
+    if (
+        isinstance(amount_fen, bool)
+        or not isinstance(amount_fen, int)
+        or not 0 < amount_fen <= MAX_AMOUNT_FEN
+    ):
+        raise WalletError("invalid_amount", field=field)
+    return amount_fen
 
 
 def find_account(session: Session, kind: AccountKind, owner: str) -> LedgerAccount | None:

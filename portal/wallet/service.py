@@ -7,86 +7,45 @@ runs again with the same key; a refusal rolls back everything it did.
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import json
-import time
 from collections.abc import Callable, Sequence
-from datetime import date, datetime, timedelta
-from typing import Any, TypeVar
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from portal.clock import business_day, day_bounds
+from portal.clock import business_day
 from portal.db import utcnow
-from portal.money import MAX_AMOUNT_FEN
 from portal.wallet import ledger
-from portal.wallet.errors import IdempotencyConflict, WalletBusy, WalletError, WalletNotFound
+from portal.wallet.errors import WalletBusy, WalletError, WalletNotFound
 from portal.wallet.funding import FundingGateway
+from portal.wallet.holds import HoldOperations
+from portal.wallet.idempotency import IdempotentOperations, request_digest, retryable, valid_key
+from portal.wallet.ledger import valid_amount
 from portal.wallet.models import (
     AccountKind,
     BankCard,
     Entry,
-    Hold,
-    HoldStatus,
-    IdempotencyRecord,
     LedgerAccount,
     Transfer,
     TransferKind,
 )
 from portal.wallet.pg_payment import pay_in_one_statement
+from portal.wallet.statement import read_statement
 from portal.wallet.types import (
     Balance,
     CardList,
     CardView,
-    HoldResult,
     Limits,
     PaymentLeg,
-    StatementLine,
     StatementPage,
     TransferResult,
-    from_json,
     to_json,
 )
 
-R = TypeVar("R")
-IDEMPOTENCY = IdempotencyRecord.__table__
-RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
-MAX_ATTEMPTS = 5
-TIERS = ("basic", "id_verified", "id_and_card")
 
-
-def _retryable(error: DBAPIError) -> bool:
-    sqlstate = getattr(error.orig, "sqlstate", None)
-    return sqlstate in RETRYABLE_SQLSTATES or "database is locked" in str(error.orig)
-
-
-def _valid_key(key: object) -> bool:
-    return isinstance(key, str) and 8 <= len(key) <= 128 and key.isprintable()
-
-
-def _digest(operation: str, request: dict[str, Any]) -> str:
-    """The fingerprint of a request, stored with its idempotency key."""
-    return hashlib.sha256(
-        json.dumps({"operation": operation, **request}, sort_keys=True, default=str).encode()
-    ).hexdigest()
-
-
-def _valid_amount(amount_fen: object, field: str = "amount") -> int:
-    if (
-        isinstance(amount_fen, bool)
-        or not isinstance(amount_fen, int)
-        or not 0 < amount_fen <= MAX_AMOUNT_FEN
-    ):
-        raise WalletError("invalid_amount", field=field)
-    return amount_fen
-
-
-class WalletService:
+class WalletService(IdempotentOperations, HoldOperations):
     def __init__(
         self,
         session: Session,
@@ -187,7 +146,7 @@ class WalletService:
     ) -> TransferResult:
         """Money between the resident's bank card and the wallet, mirrored on the gateway's clearing
         account. The gateway gets the idempotency key as its reference, so it can spot a repeat."""
-        amount = _valid_amount(amount_fen)
+        amount = valid_amount(amount_fen)
         wallet = self._wallet(owner)
         clearing = ledger.ensure_account(
             self.session, AccountKind.FUNDING_CLEARING, self.gateway.clearing_owner
@@ -231,18 +190,18 @@ class WalletService:
     ) -> TransferResult | None:
         """PostgreSQL's fast path for a payment to one agency (the statement locks the wallet, then the
         agency: the ledger's lock order); None sends the payment down the general path below."""
-        if self.session.get_bind().dialect.name != "postgresql" or not _valid_key(key) or len(legs) != 1:
+        if self.session.get_bind().dialect.name != "postgresql" or not valid_key(key) or len(legs) != 1:
             return None
         amounts: dict[str, int] = {}
         for leg in legs:
-            amounts[leg.agency] = amounts.get(leg.agency, 0) + _valid_amount(leg.amount_fen)
+            amounts[leg.agency] = amounts.get(leg.agency, 0) + valid_amount(leg.amount_fen)
         if not amounts:
             return None
-        _valid_amount(sum(amounts.values()))
+        valid_amount(sum(amounts.values()))
         try:
             return self._pay_statement(key, request, owner, amounts, description)
         except DBAPIError as error:
-            if _retryable(error):
+            if retryable(error):
                 # No savepoint on this path: the caller's transaction is spoilt and must be retried whole.
                 raise WalletBusy() from error
             raise
@@ -252,7 +211,7 @@ class WalletService:
             self.session,
             client=self.client,
             key=key,
-            digest=_digest("pay", request),
+            digest=request_digest("pay", request),
             owner=owner,
             amounts=amounts,
             description=description,
@@ -267,8 +226,8 @@ class WalletService:
         new balances."""
         amounts: dict[str, int] = {}
         for leg in legs:
-            amounts[leg.agency] = amounts.get(leg.agency, 0) + _valid_amount(leg.amount_fen)
-        total = _valid_amount(sum(amounts.values())) if amounts else _valid_amount(0)
+            amounts[leg.agency] = amounts.get(leg.agency, 0) + valid_amount(leg.amount_fen)
+        total = valid_amount(sum(amounts.values())) if amounts else valid_amount(0)
         wallet, agencies = ledger.lock_for_payment(self.session, owner, list(amounts))
         if wallet.held_fen:
             cached = self._wallet(owner)
@@ -310,7 +269,7 @@ class WalletService:
         )
 
     def _refund(self, payment_reference: str, amount_fen: int, agency: str | None) -> TransferResult:
-        amount = _valid_amount(amount_fen)
+        amount = valid_amount(amount_fen)
         payment = self.session.scalar(
             select(Transfer).where(
                 Transfer.reference == payment_reference, Transfer.kind == TransferKind.PAYMENT
@@ -344,100 +303,6 @@ class WalletService:
         )
         return self._result(transfer, wallet)
 
-    # -- holds ------------------------------------------------------------------------------------
-    def hold(
-        self, owner: str, amount_fen: int, *, idempotency_key: str, ttl_seconds: int | None = None
-    ) -> HoldResult:
-        request = {"owner": owner, "amount_fen": amount_fen, "ttl_seconds": ttl_seconds}
-        return self._once("hold", idempotency_key, request, HoldResult, lambda: self._hold(**request))
-
-    def _hold(self, owner: str, amount_fen: int, ttl_seconds: int | None) -> HoldResult:
-        amount = _valid_amount(amount_fen)
-        wallet = self._wallet(owner)
-        ledger.lock(self.session, [wallet])
-        self._expire_due_holds(wallet)
-        self._refuse_if_frozen(wallet)
-        self._check_spending(wallet, amount)
-        now = self.clock()
-        hold = Hold(
-            reference=ledger.new_reference("H"),
-            account=wallet,
-            amount_fen=amount,
-            expires_at=now + timedelta(seconds=ttl_seconds or self.hold_ttl_seconds),
-            created_at=now,
-        )
-        self.session.add(hold)
-        wallet.held_fen += amount
-        self._add_spent(wallet, amount)
-        self.session.flush()  # the CHECK that holds stay covered by the balance runs inside the savepoint
-        return self._hold_result(hold)
-
-    def capture(
-        self, hold_reference: str, legs: Sequence[PaymentLeg], *, idempotency_key: str
-    ) -> TransferResult:
-        request = {"hold": hold_reference, "legs": [to_json(leg) for leg in legs]}
-        return self._once(
-            "capture", idempotency_key, request, TransferResult, lambda: self._capture(hold_reference, legs)
-        )
-
-    def _capture(self, hold_reference: str, legs: Sequence[PaymentLeg]) -> TransferResult:
-        hold = self._hold_row(hold_reference)
-        wallet = hold.account
-        agency_amounts = self._agency_amounts(legs)
-        ledger.lock(self.session, [wallet, *agency_amounts])
-        # Every change to a hold happens under its wallet's lock: re-read it now that we hold that lock.
-        self.session.refresh(hold)
-        self._expire_due_holds(wallet)
-        self._require_active(hold)
-        self._refuse_if_frozen(wallet)
-        total = sum(agency_amounts.values())
-        if total > hold.amount_fen:
-            raise WalletError("capture_exceeds_hold", field="amount", amount=hold.amount_fen)
-        self._close_hold(hold, HoldStatus.CAPTURED, released_fen=hold.amount_fen - total)
-        transfer = ledger.post(
-            self.session,
-            TransferKind.PAYMENT,
-            [(wallet, -total), *agency_amounts.items()],
-            actor=self.client,
-            description=f"hold {hold.reference}",
-            now=self.clock(),
-        )
-        hold.capture_transfer_id = transfer.id
-        return self._result(transfer, wallet)
-
-    def release(self, hold_reference: str, *, idempotency_key: str) -> HoldResult:
-        return self._once(
-            "release",
-            idempotency_key,
-            {"hold": hold_reference},
-            HoldResult,
-            lambda: self._release(hold_reference),
-        )
-
-    def _release(self, hold_reference: str) -> HoldResult:
-        hold = self._hold_row(hold_reference)
-        ledger.lock(self.session, [hold.account])
-        # Every change to a hold happens under its wallet's lock: re-read it now that we hold that lock.
-        self.session.refresh(hold)
-        self._expire_due_holds(hold.account)
-        self._require_active(hold)
-        self._close_hold(hold, HoldStatus.RELEASED, released_fen=hold.amount_fen)
-        return self._hold_result(hold)
-
-    def expire_holds(self) -> int:
-        """Expire every overdue hold (the worker and `wallet verify` call this); returns how many."""
-        accounts = self.session.scalars(
-            select(LedgerAccount)
-            .join(Hold, Hold.account_id == LedgerAccount.id)
-            .where(Hold.status == HoldStatus.ACTIVE, Hold.expires_at <= self.clock())
-            .distinct()
-        ).all()
-        return sum(self._expire_locked(account) for account in accounts)
-
-    def _expire_locked(self, account: LedgerAccount) -> int:
-        ledger.lock(self.session, [account])
-        return self._expire_due_holds(account)
-
     # -- statement --------------------------------------------------------------------------------
     def statement(
         self,
@@ -449,97 +314,17 @@ class WalletService:
         date_from: date | None = None,
         date_to: date | None = None,
     ) -> StatementPage:
-        wallet = self._wallet(owner)
-        page, per_page = max(1, int(page)), min(max(1, int(per_page)), 500)
-        query = (
-            select(Entry, Transfer)
-            .join(Transfer, Entry.transfer_id == Transfer.id)
-            .where(Entry.account_id == wallet.id)
+        return read_statement(
+            self.session,
+            self._wallet(owner),
+            page=page,
+            per_page=per_page,
+            kind=kind,
+            date_from=date_from,
+            date_to=date_to,
         )
-        if kind:
-            query = query.where(Transfer.kind == TransferKind(kind))
-        if date_from:
-            query = query.where(Entry.created_at >= day_bounds(date_from)[0])
-        if date_to:
-            query = query.where(Entry.created_at < day_bounds(date_to)[1])
-        total = self.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        rows = self.session.execute(
-            query.order_by(Entry.id.desc()).offset((page - 1) * per_page).limit(per_page)
-        ).all()
-        lines = tuple(
-            StatementLine(
-                reference=transfer.reference,
-                kind=transfer.kind.value,
-                amount_fen=entry.amount_fen,
-                balance_after_fen=entry.balance_after_fen,
-                description=transfer.description,
-                created_at=entry.created_at,
-            )
-            for entry, transfer in rows
-        )
-        return StatementPage(lines=lines, page=page, per_page=per_page, total=total)
 
     # -- helpers ----------------------------------------------------------------------------------
-    def _once(self, operation: str, key: str, request: dict[str, Any], result_type: type[R], work) -> R:
-        if not _valid_key(key):
-            raise WalletError("idempotency_conflict")
-        digest = _digest(operation, request)
-        for attempt in range(MAX_ATTEMPTS):
-            savepoint = self.session.begin_nested()
-            try:
-                record_id, stored = self._claim(operation, key, digest)
-                if stored is not None:
-                    request_hash, result_json = stored
-                    if request_hash != digest or result_json is None:
-                        raise IdempotencyConflict()
-                    savepoint.commit()
-                    return dataclasses.replace(from_json(result_type, json.loads(result_json)), replayed=True)
-                result = work()
-                self.session.flush()  # ORM changes of the work go out before the result is stored
-                self.session.execute(
-                    update(IDEMPOTENCY)
-                    .where(IDEMPOTENCY.c.id == record_id)
-                    .values(result_json=json.dumps(to_json(result)))
-                )
-                savepoint.commit()
-                return result
-            except DBAPIError as error:
-                savepoint.rollback()
-                if not _retryable(error):
-                    raise
-                if attempt == MAX_ATTEMPTS - 1:
-                    raise WalletBusy() from error
-                time.sleep(0.01 * 2**attempt)
-            except BaseException:
-                savepoint.rollback()
-                raise
-        raise WalletBusy()
-
-    def _claim(
-        self, operation: str, key: str, digest: str
-    ) -> tuple[int | None, tuple[str, str | None] | None]:
-        """Insert the key, or return (None, (hash, result)) of the one already there. On PostgreSQL a
-        concurrent insert of the same key waits here until the first transaction ends, then sees its
-        stored result."""
-        dialect = self.session.get_bind().dialect.name
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        new_id = self.session.execute(
-            insert(IDEMPOTENCY)
-            .values(
-                client=self.client, key=key, operation=operation, request_hash=digest, created_at=self.clock()
-            )
-            .on_conflict_do_nothing(index_elements=["client", "key"])
-            .returning(IDEMPOTENCY.c.id)
-        ).scalar()
-        if new_id is not None:
-            return new_id, None
-        stored = self.session.execute(
-            select(IDEMPOTENCY.c.request_hash, IDEMPOTENCY.c.result_json).where(
-                IDEMPOTENCY.c.client == self.client, IDEMPOTENCY.c.key == key
-            )
-        ).one()
-        return None, (stored.request_hash, stored.result_json)
-
     def _wallet(self, owner: str) -> LedgerAccount:
         return ledger.require_account(self.session, AccountKind.RESIDENT_WALLET, owner)
 
@@ -557,8 +342,8 @@ class WalletService:
         amounts: dict[LedgerAccount, int] = {}
         for leg in legs:
             account = ledger.require_account(self.session, AccountKind.AGENCY_SETTLEMENT, leg.agency)
-            amounts[account] = amounts.get(account, 0) + _valid_amount(leg.amount_fen)
-        _valid_amount(sum(amounts.values()))
+            amounts[account] = amounts.get(account, 0) + valid_amount(leg.amount_fen)
+        valid_amount(sum(amounts.values()))
         return amounts
 
     def _refunded_leg(self, payment: Transfer, agency: str | None) -> Entry:
@@ -619,67 +404,6 @@ class WalletService:
         if wallet.spent_day != today:
             wallet.spent_day, wallet.spent_day_fen = today, 0
         wallet.spent_day_fen += amount
-
-    def _active_held(self, wallet: LedgerAccount) -> int:
-        if wallet.held_fen == 0:
-            return 0
-        # int(): PostgreSQL sums bigints as numeric, which would reach JSON as a string.
-        return int(
-            self.session.scalar(
-                select(func.coalesce(func.sum(Hold.amount_fen), 0)).where(
-                    Hold.account_id == wallet.id,
-                    Hold.status == HoldStatus.ACTIVE,
-                    Hold.expires_at > self.clock(),
-                )
-            )
-            or 0
-        )
-
-    def _expire_due_holds(self, wallet: LedgerAccount) -> int:
-        if wallet.held_fen == 0:
-            return 0
-        due = self.session.scalars(
-            select(Hold)
-            .where(
-                Hold.account_id == wallet.id,
-                Hold.status == HoldStatus.ACTIVE,
-                Hold.expires_at <= self.clock(),
-            )
-            .execution_options(populate_existing=True)
-        ).all()
-        for hold in due:
-            self._close_hold(hold, HoldStatus.EXPIRED, released_fen=hold.amount_fen)
-        return len(due)
-
-    def _close_hold(self, hold: Hold, status: HoldStatus, *, released_fen: int) -> None:
-        wallet = hold.account
-        wallet.held_fen -= hold.amount_fen
-        if released_fen and wallet.spent_day == business_day(hold.created_at).isoformat():
-            wallet.spent_day_fen = max(0, wallet.spent_day_fen - released_fen)
-        hold.status = status
-        hold.closed_at = self.clock()
-
-    def _hold_row(self, reference: str) -> Hold:
-        hold = self.session.scalar(select(Hold).where(Hold.reference == reference))
-        if hold is None:
-            raise WalletNotFound("hold_not_found", reference=reference)
-        return hold
-
-    @staticmethod
-    def _require_active(hold: Hold) -> None:
-        if hold.status is HoldStatus.EXPIRED:
-            raise WalletError("hold_expired")
-        if hold.status is not HoldStatus.ACTIVE:
-            raise WalletError("hold_not_active")
-
-    @staticmethod
-    def _hold_result(hold: Hold) -> HoldResult:
-        return HoldResult(
-            reference=hold.reference,
-            amount_fen=hold.amount_fen,
-            status=hold.status.value,
-            expires_at=hold.expires_at,
-        )
 
     @staticmethod
     def _result(transfer: Transfer, wallet: LedgerAccount) -> TransferResult:
