@@ -26,7 +26,7 @@ def test_link_card_top_up_withdraw_and_statement(page, live_server, request):
     mobile = "1371" + str(abs(hash(request.node.name)) % 10**7).zfill(7)
     register(page, live_server, mobile)
 
-    page.get_by_role("link", name="My wallet").click()
+    page.get_by_role("link", name="My wallet", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("My wallet")
     expect(page.get_by_text("no real money moves")).to_be_visible()
     assert_accessible(page)
