@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException
 from portal.db import get_database, get_session, utcnow
 from portal.extensions import csrf
 from portal.wallet import signing
-from portal.wallet.errors import WalletError
+from portal.wallet.errors import SpoiltTransaction, WalletBusy, WalletError
 from portal.wallet.factory import wallet_service
 from portal.wallet.models import ApiRequestSeen
 from portal.wallet.types import PaymentLeg, to_json
@@ -44,6 +44,13 @@ def _api_error(error: ApiError):
 def _wallet_error(error: WalletError):
     body = {"code": error.code, "message": error.message, "params": error.params, "field": error.field}
     return jsonify(error=body), error.http_status
+
+
+@bp.errorhandler(SpoiltTransaction)
+def _spoilt(_error: SpoiltTransaction):
+    # The 503 makes the commit point roll the whole request back: nothing moved, the client may retry.
+    error = WalletBusy()
+    return jsonify(error={"code": error.code, "message": error.message, "params": {}}), error.http_status
 
 
 @bp.errorhandler(HTTPException)

@@ -78,6 +78,11 @@ class WalletBusy(WalletError):
         super().__init__("busy")
 
 
+class SpoiltTransaction(RuntimeError):
+    """The caller's transaction can no longer be committed (a failed statement on the no-savepoint fast
+    path). Deliberately not a PortalError: no view catches it, so the request ends in a rollback."""
+
+
 ERROR_CLASSES: dict[str, type[WalletError]] = {
     "wallet_not_found": WalletNotFound,
     "account_not_found": WalletNotFound,

@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.types import BigInteger, String
 
-from portal.wallet.errors import WalletBusy
+from portal.wallet.errors import SpoiltTransaction
 from portal.wallet.ledger import expire_cached_accounts, new_reference
 from portal.wallet.models import IdempotencyRecord
 from portal.wallet.types import TransferResult, to_json
@@ -141,8 +141,9 @@ def pay_in_one_statement(
         session.execute(delete(IDEMPOTENCY).where(IDEMPOTENCY.c.id == row.key_id))
         return None
     if row.agencies_paid != len(amounts):
-        # Agencies were counted in this very statement; if one vanished, the caller must roll back.
-        raise WalletBusy()
+        # Agencies were counted in this very statement; if one vanished, the caller must roll back
+        # (the deferred balance trigger would refuse the commit anyway).
+        raise SpoiltTransaction("payment statement credited fewer agencies than it debited")
     result = TransferResult(
         reference=reference,
         kind="payment",

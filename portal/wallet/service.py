@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 from portal.clock import business_day
 from portal.db import utcnow
 from portal.wallet import ledger
-from portal.wallet.errors import WalletBusy, WalletError, WalletNotFound
+from portal.wallet.errors import SpoiltTransaction, WalletError, WalletNotFound
 from portal.wallet.funding import FundingGateway
 from portal.wallet.holds import HoldOperations
-from portal.wallet.idempotency import IdempotentOperations, request_digest, retryable, valid_key
+from portal.wallet.idempotency import IdempotentOperations, request_digest, valid_key
 from portal.wallet.ledger import valid_amount
 from portal.wallet.models import (
     AccountKind,
@@ -201,10 +201,8 @@ class WalletService(IdempotentOperations, HoldOperations):
         try:
             return self._pay_statement(key, request, owner, amounts, description)
         except DBAPIError as error:
-            if retryable(error):
-                # No savepoint on this path: the caller's transaction is spoilt and must be retried whole.
-                raise WalletBusy() from error
-            raise
+            # No savepoint on this path: the caller's transaction is spoilt and must be rolled back whole.
+            raise SpoiltTransaction("the one-statement payment failed; roll back and retry") from error
 
     def _pay_statement(self, key, request, owner, amounts, description) -> TransferResult | None:
         return pay_in_one_statement(
