@@ -6,6 +6,7 @@ so tests and the CLI can build apps with different settings in one process.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from collections.abc import Mapping
@@ -68,6 +69,31 @@ def _api_clients(env: Mapping[str, str]) -> dict[str, str]:
     return clients
 
 
+DEFAULT_AGENCY_ADAPTERS = {
+    "water": {"adapter": "local"},
+    "power": {"adapter": "local"},
+    "gas": {"adapter": "local"},
+}
+
+
+def _agency_adapters(env: Mapping[str, str]) -> dict[str, dict]:
+    """AGENCY_ADAPTERS='{"water": {"adapter": "local"}, ...}' (JSON); the demo utilities by default."""
+    raw = env.get("AGENCY_ADAPTERS", "")
+    if not raw:
+        return {code: dict(value) for code, value in DEFAULT_AGENCY_ADAPTERS.items()}
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise ConfigError(
+            "AGENCY_ADAPTERS must be a JSON object: agency code -> {adapter, settings}"
+        ) from exc
+    if not isinstance(value, dict) or not all(
+        isinstance(item, dict) and "adapter" in item for item in value.values()
+    ):
+        raise ConfigError("AGENCY_ADAPTERS must map each agency code to an object with an 'adapter' name")
+    return value
+
+
 def default_sqlite_url() -> str:
     return f"sqlite:///{INSTANCE_DIR / 'portal.sqlite3'}"
 
@@ -122,6 +148,8 @@ class Config:
         # The wallet as its own service: clients allowed to call its JSON API, and the replay window.
         self.WALLET_API_CLIENTS = _api_clients(env)
         self.WALLET_API_WINDOW_SECONDS = _int(env, "WALLET_API_WINDOW_SECONDS", 300)
+        # Which adapter serves which agency (entry points in the portal.agencies group).
+        self.AGENCY_ADAPTERS = _agency_adapters(env)
         # Where the portal finds the wallet: in-process (empty) or over HTTP.
         self.WALLET_URL = env.get("WALLET_URL", "")
         self.WALLET_CLIENT_ID = env.get("WALLET_CLIENT_ID", "")

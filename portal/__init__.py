@@ -34,8 +34,10 @@ def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
 
     from portal.accounts import auth
+    from portal.agencies import registry
 
     auth.init_app(app)
+    registry.init_app(app)
     _register_blueprints(app)
     _register_cli(app)
     return app

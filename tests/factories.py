@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from portal.accounts.models import Role, User
 from portal.agencies.models import Agency, AgencyCategory
+from portal.bills.models import Bill
 
 DEFAULT_PASSWORD = "correct horse battery staple"
 # A cheap argon2id hash: the parameters travel inside the hash, so the portal verifies it as usual.
@@ -60,7 +61,22 @@ class AdminFactory(UserFactory):
     email = factory.Sequence(lambda n: f"admin{n}@city.example.cn")
 
 
-ALL_FACTORIES = (AgencyFactory, UserFactory, ClerkFactory, FinanceFactory, AdminFactory)
+class BillFactory(BaseFactory):
+    class Meta:
+        model = Bill
+
+    agency = factory.SubFactory(AgencyFactory)
+    bill_no = factory.Sequence(lambda n: f"B{n:08d}")
+    account_reference = "1000200030"
+    payer_name = "张小三"
+    description = "水费"
+    period = "2026-10"
+    amount_fen = 8_850
+    late_fee_fen = 0
+    due_date = None
+
+
+ALL_FACTORIES = (AgencyFactory, UserFactory, ClerkFactory, FinanceFactory, AdminFactory, BillFactory)
 
 
 def bind(session: Session) -> None:

@@ -1,0 +1,54 @@
+"""Bills held in the portal's own database, served by the `local` agency adapter."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.agencies.models import Agency
+from portal.db import Base, utcnow
+
+
+class StoredBillStatus(enum.StrEnum):
+    """What is stored; 'overdue' is derived from the due date when a bill is shown."""
+
+    UNPAID = "unpaid"
+    PAID = "paid"
+    CANCELLED = "cancelled"
+
+
+class Bill(Base):
+    __tablename__ = "bills"
+    __table_args__ = (
+        UniqueConstraint("agency_id", "bill_no", name="uq_bills_agency_bill_no"),
+        Index("ix_bills_agency_id_account_reference", "agency_id", "account_reference"),
+        CheckConstraint("amount_fen > 0", name="amount_positive"),
+        CheckConstraint("late_fee_fen >= 0", name="late_fee_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
+    bill_no: Mapped[str] = mapped_column(String(40))
+    account_reference: Mapped[str] = mapped_column(String(40))  # household account number (户号)
+    payer_name: Mapped[str] = mapped_column(String(50))
+    description: Mapped[str] = mapped_column(String(200), default="")
+    period: Mapped[str] = mapped_column(String(20), default="")
+    amount_fen: Mapped[int]
+    late_fee_fen: Mapped[int] = mapped_column(default=0)
+    due_date: Mapped[date | None]
+    status: Mapped[StoredBillStatus] = mapped_column(
+        Enum(
+            StoredBillStatus,
+            name="bill_status",
+            native_enum=False,
+            length=20,
+            values_callable=lambda e: [m.value for m in e],
+        ),
+        default=StoredBillStatus.UNPAID,
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    agency: Mapped[Agency] = relationship()
