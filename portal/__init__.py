@@ -47,11 +47,12 @@ def _register_blueprints(app: Flask) -> None:
     from portal.accounts.views import bp as accounts_bp
     from portal.admin.views import bp as admin_bp
     from portal.agencies.views import bp as agencies_bp
+    from portal.bills.views import bp as bills_bp
     from portal.main.views import bp as main_bp
     from portal.wallet.api import bp as wallet_api_bp
     from portal.wallet.views import bp as wallet_bp
 
-    for blueprint in (main_bp, accounts_bp, agencies_bp, admin_bp, wallet_bp, wallet_api_bp):
+    for blueprint in (main_bp, accounts_bp, agencies_bp, admin_bp, bills_bp, wallet_bp, wallet_api_bp):
         app.register_blueprint(blueprint)
 
 

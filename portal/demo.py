@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -10,6 +11,9 @@ from sqlalchemy.orm import Session
 from portal.accounts import passwords
 from portal.accounts.models import Role, User
 from portal.agencies.models import Agency, AgencyCategory
+from portal.bills.models import Bill
+from portal.clock import business_day
+from portal.db import utcnow
 from portal.wallet.owners import wallet_owner
 from portal.wallet.service import WalletService
 
@@ -39,6 +43,14 @@ DEMO_LOGINS = (
 )
 
 
+# Demo bills held by the portal for the utilities (household account numbers are printed in the README).
+DEMO_BILLS = (
+    ("water", "W2026100001", "3100200300", "张小三", "居民生活用水 12 吨", "2026-10", 4_680, 30),
+    ("water", "W2026110001", "3100200300", "张小三", "居民生活用水 9 吨", "2026-11", 3_510, 30 + 30),
+    ("power", "E2026110001", "5100001234", "张小三", "居民生活用电 215 千瓦时", "2026-11", 11_524, 20),
+    ("gas", "G2026110001", "7100004321", "张小三", "居民生活用气 18 立方米", "2026-11", 5_220, 25),
+)
+
 # A sandbox test card (passes the Luhn check); the sandbox bank moves no real money.
 DEMO_CARD = "6222020000000000018"
 DEMO_TOP_UP_FEN = 50_000
@@ -49,11 +61,31 @@ def seed(session: Session, wallet: WalletService) -> list[DemoLogin]:
     agencies = {code: _ensure_agency(session, code, zh, en, kind) for code, zh, en, kind in DEMO_AGENCIES}
     for code in agencies:
         wallet.open_agency_account(code)
+    _ensure_bills(session, agencies)
     for login in DEMO_LOGINS:
         user = _ensure_user(session, login, agencies.get(login.agency_code or ""))
         if login.role is Role.RESIDENT:
             _fund_demo_wallet(wallet, user)
     return list(DEMO_LOGINS)
+
+
+def _ensure_bills(session: Session, agencies: dict[str, Agency]) -> None:
+    today = business_day(utcnow())
+    for code, bill_no, reference, payer, description, period, amount_fen, due_in_days in DEMO_BILLS:
+        agency = agencies[code]
+        if session.scalar(select(Bill).where(Bill.agency_id == agency.id, Bill.bill_no == bill_no)) is None:
+            session.add(
+                Bill(
+                    agency=agency,
+                    bill_no=bill_no,
+                    account_reference=reference,
+                    payer_name=payer,
+                    description=description,
+                    period=period,
+                    amount_fen=amount_fen,
+                    due_date=today + timedelta(days=due_in_days - 30),
+                )
+            )
 
 
 def _fund_demo_wallet(wallet: WalletService, user: User) -> None:

@@ -118,7 +118,9 @@ def mask_email(email: str | None) -> str:
 
 
 def mask_name(name: str | None) -> str:
-    """Chinese convention: show the family name only ('张三' -> '张*')."""
+    """Chinese convention: '张三' -> '张*', '张小三' -> '张*三', '欧阳小明' -> '欧**明'."""
     if not name:
         return ""
-    return name[0] + "*" * (len(name) - 1) if len(name) > 1 else name
+    if len(name) <= 2:
+        return name[0] + "*" * (len(name) - 1)
+    return name[0] + "*" * (len(name) - 2) + name[-1]

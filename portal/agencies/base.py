@@ -19,6 +19,7 @@ from datetime import date, datetime
 from typing import Any, ClassVar
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from portal.errors import PortalError
 
@@ -36,6 +37,14 @@ class BillStatus(enum.StrEnum):
     OVERDUE = "overdue"
     PAID = "paid"
     CANCELLED = "cancelled"
+
+
+BILL_STATUS_LABELS = {
+    BillStatus.UNPAID: _l("Unpaid"),
+    BillStatus.OVERDUE: _l("Overdue"),
+    BillStatus.PAID: _l("Paid"),
+    BillStatus.CANCELLED: _l("Cancelled"),
+}
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Flask, current_app
 
-from portal.agencies.base import AdapterContext, AgencyAdapter, AgencyConfig
+from portal.agencies.base import BILL_STATUS_LABELS, AdapterContext, AgencyAdapter, AgencyConfig
 from portal.agencies.models import Agency
 
 ENTRY_POINT_GROUP = "portal.agencies"
@@ -52,6 +52,7 @@ def init_app(app: Flask) -> None:
     adapters = discover()
     check_configuration(adapters, app.config["AGENCY_ADAPTERS"])
     app.extensions["portal.agency_adapters"] = adapters
+    app.jinja_env.globals["bill_status_label"] = BILL_STATUS_LABELS.get
 
 
 def adapter_for(agency: Agency, context: AdapterContext) -> AgencyAdapter | None:

@@ -6,17 +6,22 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal.accounts.models import Role, User
-from portal.agencies.models import Agency
+from portal.agencies.models import Agency, AgencyCategory
+
+_CATEGORY_ORDER = list(AgencyCategory)
+
+
+def in_display_order(agencies) -> list[Agency]:
+    """Water, electricity, gas, traffic, tax: the order residents know from their bills."""
+    return sorted(agencies, key=lambda agency: (_CATEGORY_ORDER.index(agency.category), agency.code))
 
 
 def enabled_agencies(session: Session) -> list[Agency]:
-    return list(
-        session.scalars(select(Agency).where(Agency.is_enabled).order_by(Agency.category, Agency.code))
-    )
+    return in_display_order(session.scalars(select(Agency).where(Agency.is_enabled)))
 
 
 def all_agencies(session: Session) -> list[Agency]:
-    return list(session.scalars(select(Agency).order_by(Agency.category, Agency.code)))
+    return in_display_order(session.scalars(select(Agency)))
 
 
 def clerk_count(session: Session, agency: Agency) -> int:

@@ -50,7 +50,8 @@ def test_exactly_one_check_character_is_accepted(first_17):
 def test_masking_shows_only_the_first_and_last_four():
     assert identity.mask_national_id("500101199001011234") == "5001**********1234"
     assert identity.mask_phone("13800138000") == "138****8000"
-    assert identity.mask_name("张三丰") == "张**"
+    assert identity.mask_name("张三丰") == "张*丰"
+    assert identity.mask_name("张三") == "张*"
 
 
 @pytest.mark.parametrize(
