@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
+SANDBOX_PORT ?= 5100
 export FLASK_APP := portal
 
 RUN_DEBS := python3-venv libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk
@@ -46,7 +47,10 @@ seed: migrate
 	$(BIN)/flask demo seed
 
 run: system-deps $(VENV)/.installed-run translations seed
-	@echo "Portal: http://127.0.0.1:$(PORT)  (Ctrl+C stops it)"
+	@echo "Portal: http://127.0.0.1:$(PORT)  (Ctrl+C stops it; the sandbox agency server runs beside it)"
+	$(BIN)/flask agencies sandbox --port $(SANDBOX_PORT) & sandbox=$$!; \
+	trap 'kill $$sandbox 2>/dev/null' EXIT INT TERM; \
+	SANDBOX_AGENCY_URL=http://127.0.0.1:$(SANDBOX_PORT) \
 	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 --access-logfile - 'portal:create_app()'
 
 lint: $(VENV)/.installed-dev

@@ -69,6 +69,9 @@ def _api_clients(env: Mapping[str, str]) -> dict[str, str]:
     return clients
 
 
+# Shared by the demo portal and its sandbox agency server; production refuses it (see validate()).
+DEMO_SANDBOX_SECRET = "sandbox-agency-demo-secret"  # noqa: S105 - a published demo value, not a secret
+
 DEFAULT_AGENCY_ADAPTERS = {
     "water": {"adapter": "local"},
     "power": {"adapter": "local"},
@@ -76,11 +79,55 @@ DEFAULT_AGENCY_ADAPTERS = {
 }
 
 
-def _agency_adapters(env: Mapping[str, str]) -> dict[str, dict]:
-    """AGENCY_ADAPTERS='{"water": {"adapter": "local"}, ...}' (JSON); the demo utilities by default."""
+SANDBOX_FIELDS = {
+    "traffic": [
+        {
+            "name": "plate",
+            "label_zh": "车牌号",
+            "label_en": "Licence plate",
+            "pattern": r"[\u4e00-\u9fa5][A-Z][A-Z0-9]{5,6}",
+            "hint_zh": "例如 渝A12345",
+            "hint_en": "For example 渝A12345",
+        },
+        {
+            "name": "notice_no",
+            "label_zh": "处罚决定书编号",
+            "label_en": "Penalty notice number",
+            "pattern": r"[0-9]{16}",
+            "hint_zh": "16 位数字，印在处罚决定书上",
+            "hint_en": "16 digits, printed on the penalty notice",
+        },
+    ],
+    "tax": [
+        {
+            "name": "taxpayer_id",
+            "label_zh": "纳税人识别号",
+            "label_en": "Taxpayer number",
+            "pattern": r"[0-9A-Z]{18}",
+            "hint_zh": "统一社会信用代码或居民身份证号码",
+            "hint_en": "Unified social credit code or resident ID number",
+        },
+    ],
+}
+
+
+def sandbox_agencies(url: str, secret: str) -> dict[str, dict]:
+    """The demo traffic police and tax bureau, served by the sandbox agency server at ``url``."""
+    return {
+        code: {"adapter": "http", "settings": {"url": url, "secret": secret, "fields": fields}}
+        for code, fields in SANDBOX_FIELDS.items()
+    }
+
+
+def _agency_adapters(env: Mapping[str, str], sandbox_url: str, sandbox_secret: str) -> dict[str, dict]:
+    """AGENCY_ADAPTERS='{"water": {"adapter": "local"}, ...}' (JSON). By default the demo utilities on
+    the local adapter, plus traffic and tax on the sandbox agency server when one is configured."""
     raw = env.get("AGENCY_ADAPTERS", "")
     if not raw:
-        return {code: dict(value) for code, value in DEFAULT_AGENCY_ADAPTERS.items()}
+        defaults = {code: dict(value) for code, value in DEFAULT_AGENCY_ADAPTERS.items()}
+        if sandbox_url:
+            defaults.update(sandbox_agencies(sandbox_url, sandbox_secret))
+        return defaults
     try:
         value = json.loads(raw)
     except ValueError as exc:
@@ -149,7 +196,9 @@ class Config:
         self.WALLET_API_CLIENTS = _api_clients(env)
         self.WALLET_API_WINDOW_SECONDS = _int(env, "WALLET_API_WINDOW_SECONDS", 300)
         # Which adapter serves which agency (entry points in the portal.agencies group).
-        self.AGENCY_ADAPTERS = _agency_adapters(env)
+        self.SANDBOX_AGENCY_URL = env.get("SANDBOX_AGENCY_URL", self.default_sandbox_url())
+        self.SANDBOX_AGENCY_SECRET = env.get("SANDBOX_AGENCY_SECRET") or DEMO_SANDBOX_SECRET
+        self.AGENCY_ADAPTERS = _agency_adapters(env, self.SANDBOX_AGENCY_URL, self.SANDBOX_AGENCY_SECRET)
         # Where the portal finds the wallet: in-process (empty) or over HTTP.
         self.WALLET_URL = env.get("WALLET_URL", "")
         self.WALLET_CLIENT_ID = env.get("WALLET_CLIENT_ID", "")
@@ -162,6 +211,10 @@ class Config:
     def secure_cookies_default(self) -> bool:
         return False
 
+    def default_sandbox_url(self) -> str:
+        """Only development talks to the sandbox agency server unless SANDBOX_AGENCY_URL says otherwise."""
+        return ""
+
     def validate(self) -> None:
         """Refuse settings that are unsafe for this environment."""
 
@@ -172,6 +225,9 @@ class Config:
 class DevelopmentConfig(Config):
     ENV_NAME = "development"
     DEBUG = False
+
+    def default_sandbox_url(self) -> str:
+        return "http://127.0.0.1:5100"  # `make run` starts the sandbox agency server there
 
     def fallback_secret_key(self) -> str:
         # Kept in instance/ so sessions survive a restart of `make run`; never used in production.
@@ -220,6 +276,8 @@ class ProductionConfig(Config):
                 f"SECRET_KEY is only {len(key)} characters; production needs at least "
                 f"{MIN_SECRET_KEY_LENGTH} random characters."
             )
+        if self.SANDBOX_AGENCY_URL and self.SANDBOX_AGENCY_SECRET == DEMO_SANDBOX_SECRET:
+            raise ConfigError("SANDBOX_AGENCY_URL is set but SANDBOX_AGENCY_SECRET is the demo default.")
         if self.DATABASE_URL.startswith("sqlite"):
             raise ConfigError(
                 "Production runs on PostgreSQL: set DATABASE_URL to a postgresql+psycopg:// URL."

@@ -18,6 +18,20 @@ db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
 users_cli = AppGroup("users", help="Staff accounts.")
 demo_cli = AppGroup("demo", help="Demonstration data.")
 wallet_cli = AppGroup("wallet", help="The wallet ledger.")
+agencies_cli = AppGroup("agencies", help="Agency systems.")
+
+
+@agencies_cli.command("sandbox")
+@click.option("--port", default=5100, show_default=True)
+def agencies_sandbox(port: int) -> None:
+    """Serve the sandbox agency server (demo traffic police and tax bureau) on 127.0.0.1."""
+    from werkzeug.serving import run_simple
+
+    from portal.agencies.sandbox import create_sandbox_app
+
+    click.echo(f"Sandbox agency server (made-up data): http://127.0.0.1:{port}")
+    app = create_sandbox_app(current_app.config["SANDBOX_AGENCY_SECRET"])
+    run_simple("127.0.0.1", port, app, threaded=True)
 
 
 @db_cli.command("upgrade")
@@ -101,5 +115,5 @@ def wallet_purge_keys() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for group in (db_cli, users_cli, demo_cli, wallet_cli):
+    for group in (db_cli, users_cli, demo_cli, wallet_cli, agencies_cli):
         app.cli.add_command(group)

@@ -5,16 +5,21 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import uuid
 from collections.abc import Iterator
+from datetime import date
 
 import pytest
+from flask import Flask
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
+from werkzeug.serving import make_server
 
 from config import TestingConfig
 from portal import create_app, migrate
+from portal.agencies.sandbox import create_sandbox_app
 from tests import factories
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -142,3 +147,22 @@ def login(client, identifier: str, password: str = factories.DEFAULT_PASSWORD):
 
 def logout(client):
     return submit(client, "/account/logout", {}, page="/")
+
+
+SANDBOX_SECRET = "sandbox-secret-for-tests-0001"
+SANDBOX_TODAY = date(2026, 3, 21)
+
+
+def serve(app: Flask):
+    """Serve a WSGI app on a free port of 127.0.0.1 in a thread; returns (server, base URL)."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_port}"
+
+
+@pytest.fixture(scope="session")
+def sandbox():
+    """The sandbox agency server on a real socket."""
+    server, url = serve(create_sandbox_app(SANDBOX_SECRET, today=lambda: SANDBOX_TODAY))
+    yield url
+    server.shutdown()

@@ -1,6 +1,9 @@
 import pytest
 
+from config import sandbox_agencies
 from portal.agencies.local import LocalAdapter
+from portal.agencies.models import AgencyCategory
+from tests.conftest import SANDBOX_SECRET
 from tests.factories import AgencyFactory, BillFactory
 
 
@@ -85,3 +88,35 @@ class DownAdapter(LocalAdapter):
 
     def lookup(self, query):
         raise ConnectionError("connection refused by agency host")
+
+
+@pytest.fixture
+def traffic(app, db, sandbox):
+    app.config["AGENCY_ADAPTERS"] = sandbox_agencies(sandbox, SANDBOX_SECRET)
+    return AgencyFactory(code="traffic", name_en="Traffic Police", category=AgencyCategory.TRAFFIC)
+
+
+def test_traffic_fine_from_the_sandbox_agency_with_its_late_fee(client, traffic):
+    english(client)
+
+    page = client.get("/bills/traffic?plate=渝a12345&notice_no=5001012026000123").get_data(as_text=True)
+
+    assert "5001012026000123" in page and "¥200.00" in page and "¥30.00" in page
+    assert "李*" in page and "Overdue" in page
+
+
+def test_traffic_lookup_checks_both_fields(client, traffic):
+    english(client)
+
+    page = client.get("/bills/traffic?plate=ABC&notice_no=").get_data(as_text=True)
+
+    assert 'href="#plate"' in page and 'href="#notice_no"' in page
+
+
+def test_a_dead_agency_does_not_break_the_page(app, client, traffic):
+    app.config["AGENCY_ADAPTERS"] = sandbox_agencies("http://127.0.0.1:9", SANDBOX_SECRET)
+    english(client)
+
+    response = client.get("/bills/traffic?plate=渝A12345&notice_no=5001012026000123")
+
+    assert response.status_code == 200 and "temporarily unavailable" in response.get_data(as_text=True)

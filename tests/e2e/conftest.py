@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from werkzeug.serving import make_server
 
 from portal import create_app, migrate
-from tests.conftest import make_config
+from tests.conftest import make_config, serve
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -26,12 +23,9 @@ def live_server(make_database):
     url = make_database()
     migrate.upgrade(url)
     app = create_app(make_config(url))
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
+    server, base_url = serve(app)
+    yield base_url
     server.shutdown()
-    thread.join(timeout=10)
     app.extensions["portal.db"].dispose()
 
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import threading
 import uuid
 
 import pytest
-from werkzeug.serving import make_server
 
 from portal import create_app, migrate
 from portal.wallet.factory import wallet_service
 from portal.wallet.http_client import HttpWalletClient
-from tests.conftest import make_config
+from tests.conftest import make_config, serve
 
 API_CLIENT, API_SECRET = "contract-tests", "contract-secret-0123456789"
 CARD = "6222020000000000018"
@@ -30,12 +28,9 @@ def wallet_server(make_database):
     url = make_database()
     migrate.upgrade(url)
     app = create_app(make_config(url, WALLET_API_CLIENTS={API_CLIENT: API_SECRET}))
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield app, f"http://127.0.0.1:{server.server_port}"
+    server, base_url = serve(app)
+    yield app, base_url
     server.shutdown()
-    thread.join(timeout=10)
     app.extensions["portal.db"].dispose()
 
 

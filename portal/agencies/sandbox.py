@@ -1,0 +1,155 @@
+"""The sandbox agency server: a small app of its own that speaks docs/agency-protocol.md for the demo
+traffic police (fines by plate number and notice number, with the legal late fee) and tax bureau (tax
+bills by taxpayer id). It holds made-up data in memory. Run it with
+`flask --app portal agencies sandbox`; tests start it on a free port."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from flask import Flask, Response, request
+
+from portal.agencies.fees import traffic_late_fee
+from portal.agencies.http import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
+from portal.agencies.taxpayer import normalize_taxpayer_id
+from portal.clock import business_day
+from portal.db import utcnow
+
+WINDOW_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class Fine:
+    plate: str
+    notice_no: str
+    driver: str
+    offence: str
+    fine_fen: int
+    decided_days_ago: int
+
+
+@dataclass(frozen=True)
+class TaxBill:
+    taxpayer_id: str
+    bill_id: str
+    payer: str
+    tax_type: str
+    period: str
+    amount_fen: int
+    due_in_days: int
+
+
+FINES = (
+    Fine("渝A12345", "5001012026000123", "李四", "机动车违反禁止标线指示", 20_000, 20),
+    Fine("渝A12345", "5001012026000456", "李四", "机动车超速行驶不足 20%", 10_000, 3),
+    Fine("渝B67890", "5001012026000789", "王五", "机动车违反规定停放", 15_000, 60),
+)
+TAX_BILLS = (
+    TaxBill(
+        "91500000MA5U7Q2X1W", "TAX-2026-11-0001", "重庆示例科技有限公司", "增值税", "2026-10", 1_234_500, 15
+    ),
+    TaxBill("11010519491231002X", "TAX-2026-11-0002", "张小三", "个人所得税", "2026-10", 38_600, 15),
+)
+
+
+def create_sandbox_app(secret: str, today: Callable[[], date] | None = None) -> Flask:
+    app = Flask("portal_sandbox_agency")
+    current_day = today or (lambda: business_day(utcnow()))
+    confirmations: dict[str, dict] = {}
+    lock = threading.Lock()
+
+    def reply(payload: dict, status: int = 200) -> Response:
+        body = json.dumps(payload, ensure_ascii=False).encode()
+        stamp = str(int(time.time()))
+        response = Response(body, status=status, mimetype="application/json")
+        response.headers[TIMESTAMP_HEADER] = stamp
+        response.headers[SIGNATURE_HEADER] = signature(secret, str(status), stamp, body)
+        return response
+
+    @app.before_request
+    def check_signature():
+        stamp = request.headers.get(TIMESTAMP_HEADER, "")
+        given = request.headers.get(SIGNATURE_HEADER, "")
+        expected = signature(secret, request.method, request.path, stamp, request.get_data())
+        fresh = stamp.isascii() and stamp.isdigit() and abs(time.time() - int(stamp[:12])) <= WINDOW_SECONDS
+        if not (fresh and hmac.compare_digest(expected, given)):
+            return reply({"error": "bad signature"}, 401)
+        return None
+
+    @app.post("/v1/lookup")
+    def lookup():
+        data = request.get_json(silent=True) or {}
+        query = data.get("query") or {}
+        agency = data.get("agency", "")
+        if agency == "traffic":
+            bills = _fine_bills(str(query.get("plate", "")), str(query.get("notice_no", "")), current_day())
+        elif agency == "tax":
+            bills = _tax_bills(str(query.get("taxpayer_id", "")), current_day())
+        else:
+            return reply({"error": "unknown agency"}, 404)
+        return reply({"bills": bills})
+
+    @app.post("/v1/confirmations")
+    def confirm():
+        data = request.get_json(silent=True) or {}
+        payment_id = str(data.get("payment_id", ""))
+        if not payment_id:
+            return reply({"error": "payment_id required"}, 400)
+        with lock:  # idempotent by payment id: the same answer every time
+            ack = confirmations.setdefault(
+                payment_id,
+                {
+                    "payment_id": payment_id,
+                    "accepted": True,
+                    "agency_reference": f"SBX-{len(confirmations) + 1:06d}",
+                },
+            )
+        return reply(ack)
+
+    return app
+
+
+def _fine_bills(plate: str, notice_no: str, today: date) -> list[dict]:
+    bills = []
+    for fine in FINES:
+        if fine.plate == plate.strip().upper() and fine.notice_no == notice_no.strip():
+            decided = today - timedelta(days=fine.decided_days_ago)
+            bills.append(
+                {
+                    "bill_id": fine.notice_no,
+                    "account_reference": fine.plate,
+                    "payer_name": fine.driver,
+                    "description": fine.offence,
+                    "period": decided.isoformat(),
+                    "amount_due_fen": fine.fine_fen,
+                    "late_fee_fen": traffic_late_fee(fine.fine_fen, decided, today),
+                    "due_date": (decided + timedelta(days=15)).isoformat(),
+                    "status": "overdue" if today > decided + timedelta(days=15) else "unpaid",
+                }
+            )
+    return bills
+
+
+def _tax_bills(taxpayer_id: str, today: date) -> list[dict]:
+    canonical = normalize_taxpayer_id(taxpayer_id)
+    return [
+        {
+            "bill_id": bill.bill_id,
+            "account_reference": bill.taxpayer_id,
+            "payer_name": bill.payer,
+            "description": bill.tax_type,
+            "period": bill.period,
+            "amount_due_fen": bill.amount_fen,
+            "late_fee_fen": 0,
+            "due_date": (today + timedelta(days=bill.due_in_days)).isoformat(),
+            "status": "unpaid",
+        }
+        for bill in TAX_BILLS
+        if canonical is not None and bill.taxpayer_id == canonical
+    ]
