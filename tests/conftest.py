@@ -10,7 +10,8 @@ import uuid
 from collections.abc import Iterator
 from datetime import date
 
-import pytest
+import hypothesis  # noqa: F401 - imported before any browser test: importing it late, after Playwright's
+import pytest  #     greenlets have run, trips CPython 3.11's AST recursion check in hypothesis' summary hook
 from flask import Flask
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -160,9 +161,15 @@ def serve(app: Flask):
     return server, f"http://127.0.0.1:{server.server_port}"
 
 
+def stop(server) -> None:
+    """Stop serving and wait for every request thread, so none holds a database connection after."""
+    server.shutdown()
+    server.server_close()
+
+
 @pytest.fixture(scope="session")
 def sandbox():
     """The sandbox agency server on a real socket."""
     server, url = serve(create_sandbox_app(SANDBOX_SECRET, today=lambda: SANDBOX_TODAY))
     yield url
-    server.shutdown()
+    stop(server)

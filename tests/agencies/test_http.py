@@ -23,7 +23,7 @@ from portal.agencies.base import (
     call_adapter,
 )
 from portal.agencies.http import CircuitOpen, HttpAdapter, signature
-from tests.conftest import SANDBOX_SECRET, serve
+from tests.conftest import SANDBOX_SECRET, serve, stop
 
 SECRET = SANDBOX_SECRET
 TRAFFIC_FIELDS = [
@@ -122,7 +122,7 @@ def test_misbehaving_agency_becomes_unavailable(server_app, app):
         with app.test_request_context(), pytest.raises(AgencyUnavailable):
             call_adapter(adapter(url), "lookup", BillQuery("traffic", ()))
     finally:
-        server.shutdown()
+        stop(server)
 
 
 def test_hanging_agency_times_out(app):
@@ -151,6 +151,6 @@ def test_circuit_opens_after_repeated_failures_and_spares_the_agency(app):
         with pytest.raises(CircuitOpen):
             adapter(url).lookup(BillQuery("traffic", ()))
     finally:
-        server.shutdown()
+        stop(server)
 
     assert len(hits) == 3

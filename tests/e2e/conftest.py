@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from portal import create_app, migrate
-from tests.conftest import make_config, serve
+from config import DEFAULT_AGENCY_ADAPTERS, sandbox_agencies
+from portal import create_app, demo, migrate
+from portal.wallet.factory import wallet_service
+from tests.conftest import SANDBOX_SECRET, make_config, serve, stop
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -19,13 +21,17 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="session")
-def live_server(make_database):
+def live_server(make_database, sandbox):
+    """The portal with the demo data, its traffic police and tax bureau on the sandbox agency server."""
     url = make_database()
     migrate.upgrade(url)
-    app = create_app(make_config(url))
+    adapters = {**DEFAULT_AGENCY_ADAPTERS, **sandbox_agencies(sandbox, SANDBOX_SECRET)}
+    app = create_app(make_config(url, AGENCY_ADAPTERS=adapters))
+    with app.app_context(), app.extensions["portal.db"].write_transaction() as session:
+        demo.seed(session, wallet_service(session))
     server, base_url = serve(app)
     yield base_url
-    server.shutdown()
+    stop(server)
     app.extensions["portal.db"].dispose()
 
 

@@ -9,7 +9,7 @@ import pytest
 from portal import create_app, migrate
 from portal.wallet.factory import wallet_service
 from portal.wallet.http_client import HttpWalletClient
-from tests.conftest import make_config, serve
+from tests.conftest import make_config, serve, stop
 
 API_CLIENT, API_SECRET = "contract-tests", "contract-secret-0123456789"
 CARD = "6222020000000000018"
@@ -30,7 +30,7 @@ def wallet_server(make_database):
     app = create_app(make_config(url, WALLET_API_CLIENTS={API_CLIENT: API_SECRET}))
     server, base_url = serve(app)
     yield app, base_url
-    server.shutdown()
+    stop(server)
     app.extensions["portal.db"].dispose()
 
 
