@@ -33,6 +33,7 @@ ACCOUNT_FIELD = QueryField(
 
 class LocalAdapter(AgencyAdapter):
     adapter_name = "local"
+    in_process = True  # uses the request's database session: called on the request's own thread
     fields = (ACCOUNT_FIELD,)
     amount_policy = AmountPolicy(AmountRule.EXACT)
 

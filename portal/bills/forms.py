@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length, ValidationError
@@ -48,3 +49,14 @@ def lookup_form(adapter: AgencyAdapter, locale: str, formdata):
 
 def query_values(adapter: AgencyAdapter, form) -> dict[str, str]:
     return {field.name: field.normalise(form[field.name].data) or "" for field in adapter.fields}
+
+
+class SaveAccountForm(FlaskForm):
+    nickname = StringField(
+        _l("Nickname"),
+        description=_l("For example: home, parents' flat, my car."),
+        validators=[
+            DataRequired(_l("Enter a nickname.")),
+            Length(max=40, message=_l("At most 40 characters.")),
+        ],
+    )

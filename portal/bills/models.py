@@ -52,3 +52,19 @@ class Bill(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     agency: Mapped[Agency] = relationship()
+
+
+class SavedAccount(Base):
+    """A resident's household account, plate or taxpayer number at one agency, with a nickname."""
+
+    __tablename__ = "saved_accounts"
+    __table_args__ = (UniqueConstraint("user_id", "agency_id", "query_json", name="uq_saved_accounts_query"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
+    nickname: Mapped[str] = mapped_column(String(40))
+    query_json: Mapped[str] = mapped_column(String(500))  # the checked query values, as sorted JSON
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    agency: Mapped[Agency] = relationship()

@@ -2,14 +2,44 @@
 
 from __future__ import annotations
 
+import json
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+
+from flask import copy_current_request_context
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.agencies.base import AdapterContext, AgencyAdapter, BillQuery, BillView, call_adapter
+from portal.accounts.models import User
+from portal.agencies.base import (
+    AdapterContext,
+    AgencyAdapter,
+    AgencyUnavailable,
+    BillQuery,
+    BillStatus,
+    BillView,
+    call_adapter,
+)
 from portal.agencies.models import Agency
 from portal.agencies.registry import adapter_for
 from portal.agencies.services import in_display_order
+from portal.bills.models import SavedAccount
 from portal.db import get_session
+from portal.errors import NotFound, ValidationFailed
+
+OUTSTANDING = (BillStatus.UNPAID, BillStatus.OVERDUE)
+MAX_SAVED_ACCOUNTS = 20
+
+
+@dataclass(frozen=True)
+class AccountBills:
+    """One saved account on the dashboard: its outstanding bills, or why they could not be fetched."""
+
+    account: SavedAccount
+    bills: tuple[BillView, ...]
+    problem: str | None = None
 
 
 def lookup_agencies(session: Session) -> list[tuple[Agency, AgencyAdapter]]:
@@ -28,3 +58,74 @@ def find_agency(session: Session, code: str) -> tuple[Agency, AgencyAdapter] | N
 def lookup(adapter: AgencyAdapter, values: dict[str, str]) -> list[BillView]:
     """The agency's bills for checked query values; AgencyUnavailable when it does not answer."""
     return call_adapter(adapter, "lookup", BillQuery(adapter.code, tuple(sorted(values.items()))))
+
+
+def save_account(
+    session: Session, user: User, agency: Agency, values: dict[str, str], nickname: str
+) -> SavedAccount:
+    """Remember checked query values under a nickname (once per agency and values)."""
+    query_json = json.dumps(values, sort_keys=True, ensure_ascii=False)
+    existing = session.scalar(
+        select(SavedAccount).where(
+            SavedAccount.user_id == user.id,
+            SavedAccount.agency_id == agency.id,
+            SavedAccount.query_json == query_json,
+        )
+    )
+    if existing is not None:
+        existing.nickname = nickname.strip()[:40] or existing.nickname
+        return existing
+    count = len(saved_accounts(session, user))
+    if count >= MAX_SAVED_ACCOUNTS:
+        raise ValidationFailed(_("You can save at most %(count)d accounts.", count=MAX_SAVED_ACCOUNTS))
+    account = SavedAccount(
+        user_id=user.id, agency=agency, nickname=nickname.strip()[:40] or agency.code, query_json=query_json
+    )
+    session.add(account)
+    return account
+
+
+def saved_accounts(session: Session, user: User) -> list[SavedAccount]:
+    return list(
+        session.scalars(select(SavedAccount).where(SavedAccount.user_id == user.id).order_by(SavedAccount.id))
+    )
+
+
+def delete_account(session: Session, user: User, account_id: int) -> None:
+    """Only the owner may delete; anyone else is told it does not exist."""
+    account = session.get(SavedAccount, account_id)
+    if account is None or account.user_id != user.id:
+        raise NotFound(_("That saved account does not exist."))
+    session.delete(account)
+
+
+def dashboard(session: Session, user: User, timeout_seconds: float = 5.0) -> list[AccountBills]:
+    """Outstanding bills of every saved account. Remote agencies are asked at the same time, each with a
+    time limit; in-process ones (the portal's own bills) on this request's session."""
+    accounts = saved_accounts(session, user)
+    rows: dict[int, AccountBills] = {}
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        pending = []
+        for account in accounts:
+            found = find_agency(session, account.agency.code)
+            if found is None:
+                rows[account.id] = AccountBills(account, (), _("This agency cannot be looked up online now."))
+                continue
+            query = BillQuery(account.agency.code, tuple(sorted(json.loads(account.query_json).items())))
+            adapter = found[1]
+            if getattr(adapter, "in_process", False):
+                rows[account.id] = _fetch(account, lambda a=adapter, q=query: call_adapter(a, "lookup", q))
+            else:
+                ask = copy_current_request_context(lambda a=adapter, q=query: call_adapter(a, "lookup", q))
+                pending.append((account, pool.submit(ask)))
+        for account, future in pending:
+            rows[account.id] = _fetch(account, lambda f=future: f.result(timeout=timeout_seconds))
+    return [rows[account.id] for account in accounts]
+
+
+def _fetch(account: SavedAccount, get) -> AccountBills:
+    try:
+        bills = get()
+    except (AgencyUnavailable, FutureTimeout):
+        return AccountBills(account, (), _("This agency is temporarily unavailable. Please try again later."))
+    return AccountBills(account, tuple(bill for bill in bills if bill.status in OUTSTANDING))

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
 
+from portal.accounts.auth import role_required
 from portal.accounts.identity import mask_name
+from portal.accounts.models import Role
 from portal.bills import services
-from portal.bills.forms import lookup_form, query_values
+from portal.bills.forms import SaveAccountForm, lookup_form, query_values
 from portal.db import get_session
 from portal.errors import PortalError
+from portal.forms import ConfirmForm
 from portal.i18n import current_locale
 
 bp = Blueprint("bills", __name__, url_prefix="/bills")
@@ -32,6 +37,7 @@ def lookup(code: str):
             bills = services.lookup(adapter, query_values(adapter, form))
         except PortalError as error:
             problem = error.message
+    save_form = SaveAccountForm() if bills is not None and _is_resident() else None
     return render_template(
         "bills/lookup.html",
         agency=agency,
@@ -40,4 +46,49 @@ def lookup(code: str):
         bills=bills,
         problem=problem,
         mask_name=mask_name,
+        save_form=save_form,
     )
+
+
+def _is_resident() -> bool:
+    return current_user.is_authenticated and current_user.role is Role.RESIDENT
+
+
+@bp.post("/<code>/save")
+@role_required(Role.RESIDENT)
+def save(code: str):
+    db = get_session()
+    found = services.find_agency(db, code)
+    if found is None:
+        abort(404)
+    agency, adapter = found
+    form = lookup_form(adapter, current_locale(), request.form)
+    save_form = SaveAccountForm()
+    if not (form.validate() and save_form.validate_on_submit()):
+        flash(_("The account could not be saved: look it up again and check the details."), "error")
+        return redirect(url_for("bills.lookup", code=code))
+    try:
+        services.save_account(db, current_user, agency, query_values(adapter, form), save_form.nickname.data)
+    except PortalError as error:
+        flash(error.message, "error")
+        return redirect(url_for("bills.lookup", code=code))
+    flash(_("The account is saved. Its bills appear under Saved accounts."), "success")
+    return redirect(url_for("bills.mine"))
+
+
+@bp.get("/mine")
+@role_required(Role.RESIDENT)
+def mine():
+    rows = services.dashboard(get_session(), current_user)
+    return render_template("bills/mine.html", rows=rows, mask_name=mask_name, delete_form=ConfirmForm())
+
+
+@bp.post("/mine/<int:account_id>/delete")
+@role_required(Role.RESIDENT)
+def delete(account_id: int):
+    try:
+        services.delete_account(get_session(), current_user, account_id)
+    except PortalError:
+        abort(404)
+    flash(_("The saved account was removed."), "success")
+    return redirect(url_for("bills.mine"))
