@@ -10,6 +10,7 @@ export FLASK_APP := portal
 
 RUN_DEBS := python3-venv libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk
 TEST_DEBS := $(RUN_DEBS) chromium poppler-utils
+BENCH_DEBS := $(TEST_DEBS) wrk
 
 .PHONY: run test lint bench system-deps test-system-deps postgres translations translations-update migrate seed clean help
 
@@ -65,7 +66,9 @@ test: test-system-deps $(VENV)/.installed-dev translations lint postgres
 	$(BIN)/pytest --db postgresql
 
 bench: $(VENV)/.installed-dev translations postgres
-	@for script in bench/*.py; do echo "== $$script" >&2; $(BIN)/python $$script || exit 1; done
+	@.ci/debian-packages $(BENCH_DEBS)
+	@for script in bench/pages.py bench/wallet.py bench/lookup.py; do \
+	  echo "== $$script" >&2; $(BIN)/python $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
