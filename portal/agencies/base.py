@@ -138,7 +138,6 @@ class AgencyAdapter(ABC):
     adapter_name: ClassVar[str]
     fields: ClassVar[tuple[QueryField, ...]]
     amount_policy: ClassVar[AmountPolicy] = AmountPolicy()
-    timeout_seconds: ClassVar[float] = 5.0
 
     def __init__(self, config: AgencyConfig, context: AdapterContext) -> None:
         self.config = config

@@ -266,7 +266,7 @@ def statement(owner: str):
     try:
         page = _service().statement(
             owner,
-            page=min(int(args.get("page", 1)), 1_000_000),
+            page=int(args.get("page", 1)),
             per_page=int(args.get("per_page", 20)),
             kind=args.get("kind") or None,
             date_from=date.fromisoformat(args["date_from"]) if args.get("date_from") else None,

@@ -11,6 +11,8 @@ from portal.clock import day_bounds
 from portal.wallet.models import Entry, LedgerAccount, Transfer, TransferKind
 from portal.wallet.types import StatementLine, StatementPage
 
+MAX_PAGE = 1_000_000
+
 
 def read_statement(
     session: Session,
@@ -23,7 +25,8 @@ def read_statement(
     date_to: date | None = None,
 ) -> StatementPage:
     """Dates are Asia/Shanghai days, both inclusive; at most 500 lines a page."""
-    page, per_page = max(1, int(page)), min(max(1, int(per_page)), 500)
+    # Clamped here, for every caller: a huge page number would overflow the database's OFFSET.
+    page, per_page = min(max(1, int(page)), MAX_PAGE), min(max(1, int(per_page)), 500)
     query = (
         select(Entry, Transfer)
         .join(Transfer, Entry.transfer_id == Transfer.id)

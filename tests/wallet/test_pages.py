@@ -144,6 +144,12 @@ def test_statement_filters_pages_and_csv(client, resident, app, db):
     assert lines[1].split(",")[2:4] == ["-5.00", "55.00"]
 
 
+def test_absurd_statement_page_is_an_empty_page_not_an_error(client, resident):
+    response = client.get("/wallet/statement?page=99999999999999999999")
+
+    assert response.status_code == 200 and "Nothing yet." in response.get_data(as_text=True)
+
+
 def test_statement_refuses_reversed_dates_with_a_message(client, resident):
     page = client.get("/wallet/statement?date_from=2026-05-02&date_to=2026-05-01").get_data(as_text=True)
 
