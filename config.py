@@ -155,6 +155,9 @@ class Config:
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
         env = os.environ if environ is None else environ
         self.DATABASE_URL = env.get("DATABASE_URL") or default_sqlite_url()
+        # A ping before every checkout costs a round trip per request (~0.3 ms on loopback); switch it on
+        # where something between the portal and PostgreSQL drops idle connections.
+        self.DATABASE_POOL_PRE_PING = _bool(env.get("DATABASE_POOL_PRE_PING"), False)
         self.SECRET_KEY = env.get("SECRET_KEY") or self.fallback_secret_key()
 
         self.PORTAL_TIMEZONE = "Asia/Shanghai"

@@ -60,14 +60,16 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def build_engine(url: str) -> Engine:
+def build_engine(url: str, pre_ping: bool = False) -> Engine:
     """Create the engine with the per-backend settings the portal relies on."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    # Without a ping, a connection PostgreSQL dropped fails one request; SQLAlchemy then replaces the
+    # whole pool. Recycling hourly keeps connections from outliving server-side idle limits.
+    return create_engine(url, pool_pre_ping=pre_ping, pool_recycle=3600, pool_size=5, max_overflow=10)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -98,8 +100,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 class Database:
     """Holds the engine and the session factory of one app."""
 
-    def __init__(self, url: str) -> None:
-        self.engine = build_engine(url)
+    def __init__(self, url: str, pre_ping: bool = False) -> None:
+        self.engine = build_engine(url, pre_ping)
         self.sessionmaker = sessionmaker(bind=self.engine, expire_on_commit=False, autoflush=True)
 
     @contextmanager
@@ -119,7 +121,9 @@ class Database:
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["portal.db"] = Database(app.config["DATABASE_URL"])
+    config = app.config
+    pre_ping = config.get("DATABASE_POOL_PRE_PING", False)
+    app.extensions["portal.db"] = Database(config["DATABASE_URL"], pre_ping)
     app.after_request(_commit_or_roll_back)
     app.teardown_appcontext(_close_session)
 
