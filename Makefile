@@ -48,10 +48,12 @@ seed: migrate
 	$(BIN)/flask demo seed
 
 run: system-deps $(VENV)/.installed-run translations seed
-	@echo "Portal: http://127.0.0.1:$(PORT)  (Ctrl+C stops it; the sandbox agency server runs beside it)"
+	@echo "Portal: http://127.0.0.1:$(PORT)  (Ctrl+C stops it; the sandbox agency server and the outbox worker run beside it)"
 	$(BIN)/flask agencies sandbox --port $(SANDBOX_PORT) & sandbox=$$!; \
-	trap 'kill $$sandbox 2>/dev/null' EXIT INT TERM; \
-	SANDBOX_AGENCY_URL=http://127.0.0.1:$(SANDBOX_PORT) \
+	SANDBOX_AGENCY_URL=http://127.0.0.1:$(SANDBOX_PORT) PORTAL_BASE_URL=http://127.0.0.1:$(PORT) \
+	$(BIN)/flask outbox run & worker=$$!; \
+	trap 'kill $$sandbox $$worker 2>/dev/null' EXIT INT TERM; \
+	SANDBOX_AGENCY_URL=http://127.0.0.1:$(SANDBOX_PORT) PORTAL_BASE_URL=http://127.0.0.1:$(PORT) \
 	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 --access-logfile - 'portal:create_app()'
 
 lint: $(VENV)/.installed-dev

@@ -202,6 +202,15 @@ class Config:
         self.SANDBOX_AGENCY_URL = env.get("SANDBOX_AGENCY_URL", self.default_sandbox_url())
         self.SANDBOX_AGENCY_SECRET = env.get("SANDBOX_AGENCY_SECRET") or DEMO_SANDBOX_SECRET
         self.AGENCY_ADAPTERS = _agency_adapters(env, self.SANDBOX_AGENCY_URL, self.SANDBOX_AGENCY_SECRET)
+
+        # Outbox to agencies: retries back off from the base delay (doubling) for this long, then a
+        # message turns dead and waits for an operator's resend.
+        self.OUTBOX_GIVE_UP_SECONDS = _int(env, "OUTBOX_GIVE_UP_SECONDS", 3 * 24 * 3600)
+        self.OUTBOX_BACKOFF_BASE_SECONDS = _int(env, "OUTBOX_BACKOFF_BASE_SECONDS", 30)
+        self.OUTBOX_POLL_SECONDS = _int(env, "OUTBOX_POLL_SECONDS", 1)
+        # Receipts print a verification link; it must be the address residents reach the portal at.
+        self.PORTAL_BASE_URL = env.get("PORTAL_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+        self.RECEIPT_SIGNING_KEY = env.get("RECEIPT_SIGNING_KEY") or self.SECRET_KEY
         # Where the portal finds the wallet: in-process (empty) or over HTTP.
         self.WALLET_URL = env.get("WALLET_URL", "")
         self.WALLET_CLIENT_ID = env.get("WALLET_CLIENT_ID", "")

@@ -49,10 +49,14 @@ def _register_blueprints(app: Flask) -> None:
     from portal.agencies.views import bp as agencies_bp
     from portal.bills.views import bp as bills_bp
     from portal.main.views import bp as main_bp
+    from portal.payments.operations import bp as operations_bp
+    from portal.payments.views import bp as payments_bp
+    from portal.receipts.views import bp as receipts_bp
     from portal.wallet.api import bp as wallet_api_bp
     from portal.wallet.views import bp as wallet_bp
 
-    for blueprint in (main_bp, accounts_bp, agencies_bp, admin_bp, bills_bp, wallet_bp, wallet_api_bp):
+    blueprints = (main_bp, accounts_bp, agencies_bp, admin_bp, bills_bp, wallet_bp, wallet_api_bp)
+    for blueprint in (*blueprints, payments_bp, receipts_bp, operations_bp):
         app.register_blueprint(blueprint)
 
 

@@ -19,6 +19,7 @@ users_cli = AppGroup("users", help="Staff accounts.")
 demo_cli = AppGroup("demo", help="Demonstration data.")
 wallet_cli = AppGroup("wallet", help="The wallet ledger.")
 agencies_cli = AppGroup("agencies", help="Agency systems.")
+outbox_cli = AppGroup("outbox", help="Deliveries to agencies and receipt rendering.")
 
 
 @agencies_cli.command("sandbox")
@@ -114,6 +115,16 @@ def wallet_purge_keys() -> None:
     click.echo(f"{count} idempotency keys older than {days} days removed")
 
 
+@outbox_cli.command("run")
+@click.option("--once", is_flag=True, help="Stop when no message is due instead of waiting for more.")
+def outbox_run(once: bool) -> None:
+    """Deliver outbox messages (several workers may run at once on PostgreSQL)."""
+    from portal.payments import delivery, outbox
+
+    delivered = outbox.run(get_database(), delivery.HANDLERS, once=once)
+    click.echo(f"{delivered} messages delivered")
+
+
 def init_app(app: Flask) -> None:
-    for group in (db_cli, users_cli, demo_cli, wallet_cli, agencies_cli):
+    for group in (db_cli, users_cli, demo_cli, wallet_cli, agencies_cli, outbox_cli):
         app.cli.add_command(group)

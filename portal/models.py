@@ -2,10 +2,22 @@
 
 from portal.accounts import models as accounts_models
 from portal.agencies import models as agencies_models
+from portal.audit import models as audit_models
 from portal.bills import models as bills_models
 from portal.db import Base
+from portal.payments import models as payments_models
+from portal.receipts import models as receipts_models
 from portal.wallet import models as wallet_models
 
 metadata = Base.metadata
 
-__all__ = ["accounts_models", "agencies_models", "bills_models", "metadata", "wallet_models"]
+__all__ = [
+    "accounts_models",
+    "agencies_models",
+    "audit_models",
+    "bills_models",
+    "metadata",
+    "payments_models",
+    "receipts_models",
+    "wallet_models",
+]

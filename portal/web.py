@@ -75,12 +75,13 @@ def safe_next_url(target: str | None, default: str = "/") -> str:
 
 def init_app(app: Flask) -> None:
     from portal.clock import local_time
-    from portal.money import chinese_capitals, format_fen
+    from portal.money import chinese_capitals, format_fen, plain_yuan
 
     app.jinja_env.filters.update(
         fen=format_fen,
         fen_signed=lambda amount: format_fen(amount, sign=True),
         capitals=chinese_capitals,
+        plain_yuan=plain_yuan,
         beijing=lambda moment: local_time(moment).strftime("%Y-%m-%d %H:%M"),
     )
     app.before_request(_assign_request_id)

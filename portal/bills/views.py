@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -15,6 +17,7 @@ from portal.db import get_session
 from portal.errors import PortalError
 from portal.forms import ConfirmForm
 from portal.i18n import current_locale
+from portal.payments.checkout import Selection
 
 bp = Blueprint("bills", __name__, url_prefix="/bills")
 
@@ -38,6 +41,7 @@ def lookup(code: str):
         except PortalError as error:
             problem = error.message
     save_form = SaveAccountForm() if bills is not None and _is_resident() else None
+    tokens = pay_tokens(agency.code, query_values(adapter, form), bills) if save_form and bills else None
     return render_template(
         "bills/lookup.html",
         agency=agency,
@@ -47,7 +51,14 @@ def lookup(code: str):
         problem=problem,
         mask_name=mask_name,
         save_form=save_form,
+        tokens=tokens,
     )
+
+
+def pay_tokens(agency_code: str, values: dict[str, str], bills) -> dict[str, str]:
+    """The checkbox value of each bill: what checkout needs to find it again."""
+    query = tuple(sorted(values.items()))
+    return {bill.bill_id: Selection(agency_code, query, bill.bill_id).token() for bill in bills}
 
 
 def _is_resident() -> bool:
@@ -80,7 +91,13 @@ def save(code: str):
 @role_required(Role.RESIDENT)
 def mine():
     rows = services.dashboard(get_session(), current_user)
-    return render_template("bills/mine.html", rows=rows, mask_name=mask_name, delete_form=ConfirmForm())
+    tokens = {
+        row.account.id: pay_tokens(row.account.agency.code, json.loads(row.account.query_json), row.bills)
+        for row in rows
+    }
+    return render_template(
+        "bills/mine.html", rows=rows, tokens=tokens, mask_name=mask_name, delete_form=ConfirmForm()
+    )
 
 
 @bp.post("/mine/<int:account_id>/delete")

@@ -1,0 +1,1 @@
+"""Checkout, the payment state machine, the outbox to agencies, refunds."""

@@ -1,0 +1,124 @@
+"""What the outbox worker does with each topic: tell an agency about a paid bill, render a receipt."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.agencies.base import Ack, AdapterContext, PaymentConfirmation, call_adapter
+from portal.agencies.models import Agency
+from portal.agencies.registry import adapter_for
+from portal.audit.services import record
+from portal.db import Database, utcnow
+from portal.payments import outbox
+from portal.payments.models import ItemState, OutboxMessage, Payment, PaymentItem, PaymentState
+from portal.payments.states import advance_item, settle_payment_state
+from portal.receipts.models import Receipt, ReceiptKind
+from portal.receipts.pdf import receipt_html, render_pdf
+from portal.receipts.services import issue_receipt, receipt_facts, store_pdf, stored_pdf
+from portal.receipts.tokens import verification_token
+from portal.wallet.factory import wallet_service
+from portal.wallet.owners import agency_owner
+
+
+class AgencyNotAvailable(RuntimeError):
+    """The agency has no enabled adapter now; the confirmation waits for it."""
+
+
+def confirm_to_agency(database: Database, payload: dict) -> Callable[[Session], None]:
+    with database.sessionmaker() as session:
+        item = session.get(PaymentItem, payload["item"])
+        agency = session.scalar(select(Agency).where(Agency.code == payload["agency"]))
+        adapter = adapter_for(agency, AdapterContext(session=lambda: session)) if agency else None
+        if adapter is None:
+            raise AgencyNotAvailable(payload["agency"])
+        confirmation = PaymentConfirmation(
+            payment_id=f"{item.payment.reference}-{item.id}",
+            agency_code=agency.code,
+            bill_id=item.bill_id,
+            amount_fen=item.amount_fen,
+            paid_at=item.payment.paid_at,
+        )
+        ack = call_adapter(adapter, "confirm_payment", confirmation)
+    return lambda session: apply_ack(session, payload["item"], payload["agency"], ack)
+
+
+def apply_ack(session: Session, item_id: int, agency_code: str, ack: Ack) -> None:
+    """Record an agency's answer. The payment row is locked first, so two workers answering two bills
+    of one payment settle its state one after the other."""
+    payment_id = session.scalar(select(PaymentItem.payment_id).where(PaymentItem.id == item_id))
+    payment = session.scalar(select(Payment).where(Payment.id == payment_id).with_for_update())
+    item = next(item for item in payment.items if item.id == item_id)
+    if ack.accepted and advance_item(item, ItemState.CONFIRMED):
+        item.agency_reference = ack.agency_reference[:64]
+        item.confirmed_at = utcnow()
+    elif not ack.accepted and advance_item(item, ItemState.REJECTED):
+        _refund_rejected(session, payment, item, agency_code)
+    before = payment.state
+    if settle_payment_state(payment) is PaymentState.CONFIRMED and before is not PaymentState.CONFIRMED:
+        payment.confirmed_at = utcnow()
+    record(
+        session, "worker", f"payment.{item.state.value}", f"payment:{payment.reference}", bill=item.bill_id
+    )
+
+
+def _refund_rejected(session: Session, payment: Payment, item: PaymentItem, agency_code: str) -> None:
+    """An agency refused a bill: its money goes straight back to the wallet, with a refund receipt."""
+    result = wallet_service(session, client="worker").refund(
+        payment.transfer_reference,
+        item.amount_fen,
+        idempotency_key=f"rejected:{item.id}",
+        agency=agency_owner(agency_code),
+    )
+    item.refunded_fen = item.amount_fen
+    payment.refunded_fen += item.amount_fen
+    receipt = issue_receipt(session, payment, ReceiptKind.REFUND, item.amount_fen, result.reference)
+    outbox.enqueue(session, outbox.RECEIPT_TOPIC, f"receipt:{receipt.number}", {"receipt": receipt.id})
+
+
+def render_receipt(database: Database, payload: dict) -> Callable[[Session], None]:
+    with database.sessionmaker() as session:
+        receipt = session.get(Receipt, payload["receipt"])
+        pdf = render_pdf(receipt_html(receipt_facts(session, receipt, verify_url(receipt.number))))
+    return lambda session: store_pdf(session, payload["receipt"], pdf)
+
+
+def verify_url(number: str) -> str:
+    """The same link whoever renders the receipt (a worker has no request to take the host from)."""
+    return f"{current_app.config['PORTAL_BASE_URL']}/receipts/verify/{verification_token(number)}"
+
+
+class ReceiptNotReady(RuntimeError):
+    """Rendering failed this time; the worker retries it, and the download can be tried again."""
+
+
+def receipt_pdf(
+    database: Database, session: Session, payment: Payment, number: str
+) -> tuple[bytes, str] | None:
+    """The stored PDF of one of the payment's receipts (None if it has no such receipt), rendered now if
+    the worker has not done it yet: through the receipt's own outbox message, so it is rendered and
+    stored once whoever gets there first."""
+    receipt_id = session.scalar(
+        select(Receipt.id).where(Receipt.payment_id == payment.id, Receipt.number == number)
+    )
+    if receipt_id is None:
+        return None
+    stored = stored_pdf(session, receipt_id)
+    if stored is not None:
+        return stored
+    message_id = session.scalar(
+        select(OutboxMessage.id).where(OutboxMessage.dedupe_key == f"receipt:{number}")
+    )
+    if message_id is not None:
+        outbox.deliver(database, message_id, HANDLERS)
+    with database.sessionmaker() as fresh:  # this request's snapshot may predate the render's commit
+        stored = stored_pdf(fresh, receipt_id)
+    if stored is None:
+        raise ReceiptNotReady(number)
+    return stored
+
+
+HANDLERS = {outbox.CONFIRM_TOPIC: confirm_to_agency, outbox.RECEIPT_TOPIC: render_receipt}

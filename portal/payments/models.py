@@ -1,0 +1,129 @@
+"""Payments of bills from the wallet, their lines (one per bill) and the outbox to agencies."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.agencies.models import Agency
+from portal.db import Base, utcnow
+
+
+def _enum(enum_class: type[enum.Enum], name: str) -> Enum:
+    return Enum(
+        enum_class, name=name, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]
+    )
+
+
+class PaymentState(enum.StrEnum):
+    PENDING = "pending"  # written, money not yet moved (only ever seen inside the checkout transaction)
+    PAID = "paid"  # money moved; the agencies are being told
+    CONFIRMED = "confirmed"  # every agency acknowledged
+    FAILED = "failed"  # the agencies refused every bill; the money went back to the wallet
+    REFUNDED = "refunded"  # finance refunded all of it
+
+
+class ItemState(enum.StrEnum):
+    AWAITING = "awaiting"  # paid, agency not yet told
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"  # the agency refused it; its amount was refunded at once
+    REFUNDED = "refunded"
+
+
+OPEN_ITEM_STATES = ("awaiting", "confirmed")
+
+
+class Payment(Base):
+    __tablename__ = "payments"
+    __table_args__ = (
+        UniqueConstraint("user_id", "idempotency_key", name="uq_payments_user_key"),
+        CheckConstraint("total_fen > 0", name="total_positive"),
+        CheckConstraint("refunded_fen >= 0 AND refunded_fen <= total_fen", name="refund_within_total"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(24), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    idempotency_key: Mapped[str] = mapped_column(String(64))
+    state: Mapped[PaymentState] = mapped_column(_enum(PaymentState, "payment_state"))
+    total_fen: Mapped[int]
+    refunded_fen: Mapped[int] = mapped_column(default=0)
+    transfer_reference: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    paid_at: Mapped[datetime | None]
+    confirmed_at: Mapped[datetime | None]
+
+    items: Mapped[list[PaymentItem]] = relationship(
+        back_populates="payment", order_by="PaymentItem.id", cascade="all, delete-orphan"
+    )
+
+
+class PaymentItem(Base):
+    """One bill in a payment, with what the resident saw when paying it."""
+
+    __tablename__ = "payment_items"
+    __table_args__ = (
+        # A bill paid in full belongs to one open payment: the second of two racing payments waits here
+        # for the first and then fails, before any money moves.
+        Index(
+            "uq_payment_items_open_bill",
+            "agency_id",
+            "bill_id",
+            unique=True,
+            postgresql_where=text("settles_bill AND state IN ('awaiting', 'confirmed')"),
+            sqlite_where=text("settles_bill AND state IN ('awaiting', 'confirmed')"),
+        ),
+        CheckConstraint("amount_fen > 0", name="amount_positive"),
+        CheckConstraint("refunded_fen >= 0 AND refunded_fen <= amount_fen", name="refund_within_amount"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), index=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
+    bill_id: Mapped[str] = mapped_column(String(40))
+    account_reference: Mapped[str] = mapped_column(String(40))
+    payer_name: Mapped[str] = mapped_column(String(50))
+    description: Mapped[str] = mapped_column(String(200), default="")
+    period: Mapped[str] = mapped_column(String(20), default="")
+    amount_fen: Mapped[int]  # what was paid for this bill, late fee included
+    late_fee_fen: Mapped[int] = mapped_column(default=0)
+    settles_bill: Mapped[bool] = mapped_column(default=True)
+    state: Mapped[ItemState] = mapped_column(_enum(ItemState, "payment_item_state"))
+    agency_reference: Mapped[str] = mapped_column(String(64), default="")
+    confirmed_at: Mapped[datetime | None]
+    refunded_fen: Mapped[int] = mapped_column(default=0)
+
+    payment: Mapped[Payment] = relationship(back_populates="items")
+    agency: Mapped[Agency] = relationship()
+
+
+class OutboxState(enum.StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    DEAD = "dead"  # gave up after the retry window; an operator may resend it
+
+
+class OutboxMessage(Base):
+    """Work that must follow a commit (telling an agency, rendering a receipt), written in the same
+    transaction as the change that causes it and carried out by the worker."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic: Mapped[str] = mapped_column(String(40))
+    dedupe_key: Mapped[str] = mapped_column(String(120), unique=True)
+    payload_json: Mapped[str] = mapped_column(Text)
+    state: Mapped[OutboxState] = mapped_column(
+        _enum(OutboxState, "outbox_state"), default=OutboxState.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    give_up_at: Mapped[datetime]
+    locked_until: Mapped[datetime | None]
+    last_error: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None]

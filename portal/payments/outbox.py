@@ -1,0 +1,156 @@
+"""The transactional outbox: messages written with the change that causes them, delivered by workers.
+
+Delivery is at least once: a worker claims due messages for a lease (SKIP LOCKED on PostgreSQL, so
+several workers share the queue), acts outside any transaction (agencies dedupe by payment id), then
+records the outcome and marks the message delivered in one transaction. Failures back off
+exponentially; a message still failing when its window closes (3 days by default) turns dead and shows
+on the operations page for a manual resend.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from portal.db import Database, utcnow
+from portal.payments.models import OutboxMessage, OutboxState
+
+CONFIRM_TOPIC = "agency.confirm"
+RECEIPT_TOPIC = "receipt.render"
+LEASE = timedelta(seconds=120)
+MAX_BACKOFF = timedelta(hours=6)
+log = logging.getLogger("portal.outbox")
+
+# A handler does its work outside any transaction and returns what to record in the transaction that
+# marks the message delivered; it raises to have the message tried again later.
+Handler = Callable[[Database, dict], Callable[[Session], None]]
+
+
+def enqueue(session: Session, topic: str, dedupe_key: str, payload: dict) -> OutboxMessage:
+    existing = session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key))
+    if existing is not None:
+        return existing
+    now = utcnow()
+    message = OutboxMessage(
+        topic=topic,
+        dedupe_key=dedupe_key,
+        payload_json=json.dumps(payload, sort_keys=True),
+        state=OutboxState.PENDING,
+        next_attempt_at=now,
+        give_up_at=now + timedelta(seconds=current_app.config["OUTBOX_GIVE_UP_SECONDS"]),
+    )
+    session.add(message)
+    return message
+
+
+def backoff(attempts: int, base_seconds: float) -> timedelta:
+    """30 s, 1 min, 2 min, ... up to 6 hours, with 10% jitter so retries of one outage spread out."""
+    delay = min(timedelta(seconds=base_seconds * 2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+    return delay * random.uniform(0.9, 1.1)  # noqa: S311  (spreads retries; not a secret)
+
+
+def claim(database: Database, limit: int, now: datetime | None = None) -> list[int]:
+    """Ids of due messages this worker now holds for LEASE; other workers skip them."""
+    now = now or utcnow()
+    with database.write_transaction() as session:
+        ids = list(
+            session.scalars(
+                select(OutboxMessage.id)
+                .where(OutboxMessage.state == OutboxState.PENDING, OutboxMessage.next_attempt_at <= now)
+                .where(or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now))
+                .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        if ids:
+            session.execute(
+                update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(locked_until=now + LEASE)
+            )
+    return ids
+
+
+def deliver(database: Database, message_id: int, handlers: dict[str, Handler]) -> bool:
+    """Carry out one claimed message; True when it was delivered."""
+    with database.sessionmaker() as session:
+        message = session.get(OutboxMessage, message_id)
+        if message is None or message.state is not OutboxState.PENDING:
+            return False
+        topic, payload = message.topic, json.loads(message.payload_json)
+    try:
+        outcome = handlers[topic](database, payload)
+    except Exception as error:  # any failure is retried later; the message keeps its place
+        log.warning("outbox message %s (%s) failed: %s", message_id, topic, error)
+        _record_failure(database, message_id, f"{type(error).__name__}: {error}")
+        return False
+    with database.write_transaction() as session:
+        outcome(session)
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id)
+            .values(state=OutboxState.DELIVERED, delivered_at=utcnow(), locked_until=None, last_error="")
+        )
+    return True
+
+
+def _record_failure(database: Database, message_id: int, error: str) -> None:
+    base = current_app.config["OUTBOX_BACKOFF_BASE_SECONDS"]
+    with database.write_transaction() as session:
+        message = session.get(OutboxMessage, message_id)
+        now = utcnow()
+        message.attempts += 1
+        message.last_error = error[:500]
+        message.locked_until = None
+        message.next_attempt_at = now + backoff(message.attempts, base)
+        if message.next_attempt_at > message.give_up_at:
+            message.state = OutboxState.DEAD
+            log.error(
+                "outbox message %s (%s) gave up after %s attempts",
+                message_id,
+                message.topic,
+                message.attempts,
+            )
+
+
+def run(database: Database, handlers: dict[str, Handler], *, once: bool = False, batch: int = 20) -> int:
+    """Deliver due messages until stopped (or, with once, until none is due); returns how many."""
+    delivered = 0
+    started = utcnow()
+    while True:
+        # With once, only messages due when the run began: a retry due again at once is left for later.
+        ids = claim(database, batch, started if once else None)
+        for message_id in ids:
+            delivered += deliver(database, message_id, handlers)
+        if not ids:
+            if once:
+                return delivered
+            time.sleep(current_app.config["OUTBOX_POLL_SECONDS"])
+
+
+def dead_messages(session: Session) -> list[OutboxMessage]:
+    return list(
+        session.scalars(
+            select(OutboxMessage).where(OutboxMessage.state == OutboxState.DEAD).order_by(OutboxMessage.id)
+        )
+    )
+
+
+def resend(session: Session, message_id: int) -> OutboxMessage | None:
+    """An operator's manual resend of a dead message: a fresh retry window from now."""
+    message = session.get(OutboxMessage, message_id)
+    if message is None or message.state is not OutboxState.DEAD:
+        return None
+    now = utcnow()
+    message.state = OutboxState.PENDING
+    message.attempts = 0
+    message.next_attempt_at = now
+    message.give_up_at = now + timedelta(seconds=current_app.config["OUTBOX_GIVE_UP_SECONDS"])
+    return message

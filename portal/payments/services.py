@@ -1,0 +1,198 @@
+"""Paying a quote: ONE transaction moves the money, marks the bills, records the receipt, the outbox
+messages to the agencies and the audit event. Nothing here commits; the request's commit point does."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from portal.accounts.models import User
+from portal.agencies.base import AmountRule
+from portal.agencies.models import Agency
+from portal.audit.services import record
+from portal.bills.models import Bill, StoredBillStatus
+from portal.errors import NotFound, PortalError, ValidationFailed
+from portal.money import format_fen
+from portal.payments import outbox
+from portal.payments.checkout import Quote, QuoteLine
+from portal.payments.models import ItemState, Payment, PaymentItem, PaymentState
+from portal.payments.numbers import payment_reference
+from portal.payments.states import move_payment
+from portal.receipts.models import ReceiptKind
+from portal.receipts.services import issue_receipt
+from portal.wallet.owners import agency_owner, wallet_owner
+from portal.wallet.resident import ensure_wallet
+from portal.wallet.types import PaymentLeg
+
+
+class BillAlreadyPaid(PortalError):
+    def __init__(self, bill_id: str) -> None:
+        super().__init__(
+            _(
+                "Bill %(bill)s has just been paid, in another payment. You were not charged for it.",
+                bill=bill_id,
+            )
+        )
+
+
+def chosen_amounts(quote: Quote, entered: dict[int, int | None]) -> list[int]:
+    """What the resident pays for each payable line: the whole bill, or an entered amount where the
+    agency allows part payments. ValidationFailed names the line that is wrong."""
+    amounts = []
+    for index, line in enumerate(quote.lines):
+        if not line.payable:
+            raise ValidationFailed(_("Bill %(bill)s cannot be paid: it is not open.", bill=line.bill.bill_id))
+        amount = entered.get(index) if not line.fixed_amount else None
+        amount = line.bill.total_fen if amount is None else amount
+        if amount <= 0 or (line.rule is AmountRule.PARTIAL and amount > line.bill.total_fen):
+            raise ValidationFailed(_("Enter an amount up to the amount due."), field=f"amount-{index}")
+        if line.rule is AmountRule.PARTIAL and amount < min(line.minimum_fen, line.bill.total_fen):
+            minimum = format_fen(line.minimum_fen)
+            raise ValidationFailed(_("Pay at least %(minimum)s.", minimum=minimum), field=f"amount-{index}")
+        amounts.append(amount)
+    return amounts
+
+
+def find_by_key(session: Session, user: User, key: str) -> Payment | None:
+    return session.scalar(select(Payment).where(Payment.user_id == user.id, Payment.idempotency_key == key))
+
+
+def pay(session: Session, wallet, user: User, quote: Quote, amounts: Sequence[int]) -> Payment:
+    """Pay the quoted bills once. The same key again returns the first payment and moves nothing."""
+    existing = find_by_key(session, user, quote.key)
+    if existing is not None:
+        return existing
+    payment = Payment(
+        reference=payment_reference(),
+        user_id=user.id,
+        idempotency_key=quote.key,
+        state=PaymentState.PENDING,
+        total_fen=sum(amounts),
+    )
+    try:
+        with session.begin_nested():
+            session.add(payment)
+            session.flush()  # claims the key: a second submit of this form waits here, then fails
+    except IntegrityError:
+        existing = find_by_key(session, user, quote.key)
+        if existing is None:
+            raise
+        return existing
+    _add_items(session, payment, quote.lines, amounts)
+    _move_money(session, wallet, user, payment)
+    _after_payment(session, user, payment)
+    return payment
+
+
+def _add_items(
+    session: Session, payment: Payment, lines: Sequence[QuoteLine], amounts: Sequence[int]
+) -> None:
+    agencies = dict(session.execute(select(Agency.code, Agency.id)).all())
+    pairs = sorted(
+        zip(lines, amounts, strict=True), key=lambda pair: (pair[0].bill.agency_code, pair[0].bill.bill_id)
+    )
+    for line, amount in pairs:  # one order for every payment, so two payments never wait on each other
+        bill = line.bill
+        item = PaymentItem(
+            agency_id=agencies[bill.agency_code],
+            bill_id=bill.bill_id,
+            account_reference=bill.account_reference,
+            payer_name=bill.payer_name,
+            description=bill.description,
+            period=bill.period,
+            amount_fen=amount,
+            late_fee_fen=bill.late_fee_fen if amount >= bill.total_fen else 0,
+            settles_bill=amount >= bill.total_fen,
+            state=ItemState.AWAITING,
+        )
+        payment.items.append(item)
+        try:
+            with session.begin_nested():
+                session.flush()  # claims the bill: a racing payment of it waits here, then fails
+        except IntegrityError as error:
+            raise BillAlreadyPaid(bill.bill_id) from error
+        if item.settles_bill:
+            _close_local_bill(session, item)
+
+
+def _close_local_bill(session: Session, item: PaymentItem) -> None:
+    """Bills the portal holds itself are marked paid in this transaction (no-op for remote agencies)."""
+    result = session.execute(
+        update(Bill)
+        .where(Bill.agency_id == item.agency_id, Bill.bill_no == item.bill_id)
+        .where(Bill.status == StoredBillStatus.UNPAID)
+        .values(status=StoredBillStatus.PAID)
+    )
+    if result.rowcount == 0 and session.scalar(
+        select(Bill.id).where(Bill.agency_id == item.agency_id, Bill.bill_no == item.bill_id)
+    ):
+        raise BillAlreadyPaid(item.bill_id)
+
+
+def _move_money(session: Session, wallet, user: User, payment: Payment) -> None:
+    ensure_wallet(wallet, user)
+    codes = {item.id: code for item, code in _agency_codes(session, payment)}
+    per_agency: dict[str, int] = {}
+    for item in payment.items:
+        per_agency[codes[item.id]] = per_agency.get(codes[item.id], 0) + item.amount_fen
+    for code in per_agency:
+        wallet.open_agency_account(code)
+    legs = [PaymentLeg(agency_owner(code), amount) for code, amount in sorted(per_agency.items())]
+    result = wallet.pay(
+        wallet_owner(user),
+        legs,
+        idempotency_key=f"payment:{payment.reference}",
+        description=payment.reference,
+    )
+    payment.transfer_reference = result.reference
+    payment.paid_at = result.created_at
+    move_payment(payment, PaymentState.PAID)
+
+
+def _agency_codes(session: Session, payment: Payment) -> list[tuple[PaymentItem, str]]:
+    codes = dict(session.execute(select(Agency.id, Agency.code)).all())
+    return [(item, codes[item.agency_id]) for item in payment.items]
+
+
+def _after_payment(session: Session, user: User, payment: Payment) -> None:
+    receipt = issue_receipt(
+        session, payment, ReceiptKind.PAYMENT, payment.total_fen, payment.transfer_reference
+    )
+    for item, code in _agency_codes(session, payment):
+        outbox.enqueue(session, outbox.CONFIRM_TOPIC, f"confirm:{item.id}", {"item": item.id, "agency": code})
+    outbox.enqueue(session, outbox.RECEIPT_TOPIC, f"receipt:{receipt.number}", {"receipt": receipt.id})
+    record(
+        session,
+        f"user:{user.id}",
+        "payment.paid",
+        f"payment:{payment.reference}",
+        total_fen=payment.total_fen,
+        transfer=payment.transfer_reference,
+        bills=[item.bill_id for item in payment.items],
+    )
+
+
+def payment_of(session: Session, user: User, reference: str) -> Payment:
+    """A payment of this resident; NotFound for anyone else's, as if it did not exist."""
+    payment = session.scalar(select(Payment).where(Payment.reference == reference))
+    if payment is None or payment.user_id != user.id:
+        raise NotFound(_("That payment does not exist."))
+    return payment
+
+
+def history(session: Session, user: User, page: int, per_page: int = 20) -> tuple[list[Payment], int]:
+    total = session.scalar(select(func.count()).select_from(Payment).where(Payment.user_id == user.id)) or 0
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 1), pages)
+    rows = session.scalars(
+        select(Payment)
+        .where(Payment.user_id == user.id)
+        .order_by(Payment.created_at.desc(), Payment.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return list(rows), pages

@@ -1,0 +1,145 @@
+"""Resident pages: review the chosen bills, confirm, see the payment and its receipts, the history."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal.accounts.auth import role_required
+from portal.accounts.identity import mask_name
+from portal.accounts.models import Role
+from portal.db import get_database, get_session
+from portal.errors import NotFound, PortalError, ValidationFailed
+from portal.forms import ConfirmForm
+from portal.i18n import current_locale
+from portal.money import parse_amount
+from portal.payments import checkout, delivery, labels, services
+from portal.receipts import services as receipts
+from portal.wallet.factory import wallet_service
+from portal.web import render_error
+
+bp = Blueprint("payments", __name__, url_prefix="/payments")
+
+
+@bp.record_once
+def _template_helpers(state) -> None:
+    state.app.jinja_env.globals.update(
+        payment_state_label=lambda value: str(labels.PAYMENT_STATE_LABELS[value]),
+        payment_state_help=lambda value: str(labels.PAYMENT_STATE_HELP[value]),
+        item_state_label=lambda value: str(labels.ITEM_STATE_LABELS[value]),
+        mask_name=mask_name,
+    )
+
+
+@bp.post("/review")
+@role_required(Role.RESIDENT)
+def review():
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        selections = checkout.parse_selections(request.form.getlist("bill"))
+        quote = checkout.quote(get_session(), selections, current_locale())
+    except PortalError as error:
+        flash(error.message, "error")
+        return redirect(request.referrer or url_for("bills.index"))
+    return _review_page(quote)
+
+
+@bp.post("/confirm")
+@role_required(Role.RESIDENT)
+def confirm():
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    session = get_session()
+    try:
+        key, selections, fingerprints = checkout.read_quote(request.form.get("quote", ""), current_user.id)
+    except ValidationFailed as error:
+        flash(error.message, "error")
+        return redirect(url_for("bills.index"))
+    existing = services.find_by_key(session, current_user, key)
+    if existing is not None:  # a double click, a refresh, back-and-resubmit: the same payment
+        return redirect(url_for("payments.detail", reference=existing.reference))
+    try:
+        fresh = checkout.quote(session, selections, current_locale(), key=key)
+    except PortalError as error:
+        flash(error.message, "error")
+        return redirect(url_for("bills.index"))
+    if not checkout.unchanged(fresh, fingerprints):
+        changed = checkout.quote(session, selections, current_locale())  # a new key: a new decision
+        return _review_page(changed, problem=checkout.QuoteChanged(changed).message, status=409)
+    try:
+        amounts = services.chosen_amounts(fresh, _entered_amounts(len(fresh.lines)))
+        payment = services.pay(session, wallet_service(session), current_user, fresh, amounts)
+    except PortalError as error:
+        return _review_page(fresh, problem=error.message, status=409, field=error.field)
+    return redirect(url_for("payments.detail", reference=payment.reference))
+
+
+def _entered_amounts(count: int) -> dict[int, int | None]:
+    entered: dict[int, int | None] = {}
+    for index in range(count):
+        text = request.form.get(f"amount-{index}", "").strip()
+        if text:
+            try:
+                entered[index] = parse_amount(text)
+            except ValueError as error:
+                raise ValidationFailed(
+                    _("Enter an amount such as 12.50."), field=f"amount-{index}"
+                ) from error
+    return entered
+
+
+def _review_page(quote, problem: str | None = None, status: int = 200, field: str | None = None):
+    token = checkout.sign_quote(quote, current_user.id)
+    page = render_template(
+        "payments/review.html", quote=quote, token=token, form=ConfirmForm(), problem=problem, field=field
+    )
+    return page, status
+
+
+@bp.get("/")
+@role_required(Role.RESIDENT)
+def history():
+    page = request.args.get("page", 1, type=int) or 1
+    payments, pages = services.history(get_session(), current_user, page)
+    return render_template(
+        "payments/history.html", payments=payments, page=min(max(page, 1), pages), pages=pages
+    )
+
+
+@bp.get("/<reference>")
+@role_required(Role.RESIDENT)
+def detail(reference: str):
+    session = get_session()
+    payment = _own_payment(reference)
+    return render_template(
+        "payments/detail.html", payment=payment, receipts=receipts.receipts_of(session, payment)
+    )
+
+
+@bp.get("/<reference>/receipts/<number>.pdf")
+@role_required(Role.RESIDENT)
+def receipt_pdf(reference: str, number: str):
+    payment = _own_payment(reference)
+    try:
+        found = delivery.receipt_pdf(get_database(), get_session(), payment, number)
+    except delivery.ReceiptNotReady:
+        return render_error(503, _("The receipt is still being prepared. Try again in a minute."))
+    if found is None:
+        abort(404)
+    pdf, etag = found
+    response = Response(pdf, mimetype="application/pdf")
+    response.set_etag(etag)
+    response.headers["Content-Disposition"] = f'attachment; filename="receipt-{number}.pdf"'
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response.make_conditional(request)
+
+
+def _own_payment(reference: str):
+    try:
+        return services.payment_of(get_session(), current_user, reference)
+    except NotFound:
+        abort(404)

@@ -1,0 +1,1 @@
+"""Receipt numbers, PDF rendering, signed verification codes."""

@@ -1,0 +1,42 @@
+"""Receipts: a number that cannot be guessed in sequence, and the PDF bytes once rendered."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Enum, ForeignKey, LargeBinary, String
+from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
+
+from portal.db import Base, utcnow
+from portal.payments.models import Payment
+
+
+class ReceiptKind(enum.StrEnum):
+    PAYMENT = "payment"
+    REFUND = "refund"
+
+
+class Receipt(Base):
+    __tablename__ = "receipts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(24), unique=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), index=True)
+    kind: Mapped[ReceiptKind] = mapped_column(
+        Enum(
+            ReceiptKind,
+            name="receipt_kind",
+            native_enum=False,
+            length=20,
+            values_callable=lambda e: [m.value for m in e],
+        )
+    )
+    amount_fen: Mapped[int]
+    transfer_reference: Mapped[str] = mapped_column(String(32))  # the payment's or the refund's transfer
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    pdf: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
+    pdf_sha256: Mapped[str | None] = mapped_column(String(64))
+    rendered_at: Mapped[datetime | None]
+
+    payment: Mapped[Payment] = relationship()

@@ -1,0 +1,83 @@
+"""Issuing receipts in the payment's transaction, rendering them once and keeping the bytes."""
+
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from portal.accounts.identity import mask_name
+from portal.agencies.models import Agency
+from portal.db import utcnow
+from portal.payments.models import Payment
+from portal.payments.numbers import receipt_number
+from portal.receipts.models import Receipt, ReceiptKind
+
+
+def issue_receipt(
+    session: Session, payment: Payment, kind: ReceiptKind, amount_fen: int, transfer_reference: str
+) -> Receipt:
+    now = utcnow()
+    receipt = Receipt(
+        number=receipt_number(now),
+        payment_id=payment.id,
+        kind=kind,
+        amount_fen=amount_fen,
+        transfer_reference=transfer_reference,
+        issued_at=now,
+    )
+    session.add(receipt)
+    session.flush()  # the outbox message that renders it names the receipt by id
+    return receipt
+
+
+def receipts_of(session: Session, payment: Payment) -> list[Receipt]:
+    return list(session.scalars(select(Receipt).where(Receipt.payment_id == payment.id).order_by(Receipt.id)))
+
+
+def receipt_facts(session: Session, receipt: Receipt, verify_url: str) -> dict:
+    """Everything a receipt shows, as plain values: the PDF template never sees an ORM object."""
+    payment = receipt.payment
+    names = {agency.id: agency for agency in session.scalars(select(Agency))}
+    return {
+        "number": receipt.number,
+        "kind": receipt.kind.value,
+        "payment_reference": payment.reference,
+        "transfer_reference": receipt.transfer_reference,
+        "amount_fen": receipt.amount_fen,
+        "issued_at": receipt.issued_at,
+        "paid_at": payment.paid_at,
+        "state": payment.state.value,
+        "verify_url": verify_url,
+        "lines": [
+            {
+                "agency_zh": names[item.agency_id].name_zh,
+                "agency_en": names[item.agency_id].name_en,
+                "bill_id": item.bill_id,
+                "account_reference": item.account_reference,
+                "period": item.period,
+                "description": item.description,
+                "payer": mask_name(item.payer_name),
+                "amount_fen": item.amount_fen,
+                "state": item.state.value,
+            }
+            for item in payment.items
+        ],
+    }
+
+
+def stored_pdf(session: Session, receipt_id: int) -> tuple[bytes, str] | None:
+    row = session.execute(select(Receipt.pdf, Receipt.pdf_sha256).where(Receipt.id == receipt_id)).first()
+    return (row.pdf, row.pdf_sha256) if row is not None and row.pdf is not None else None
+
+
+def store_pdf(session: Session, receipt_id: int, pdf: bytes) -> tuple[bytes, str]:
+    """Keep the first rendering only: a second render (a retry racing a download) changes nothing."""
+    digest = hashlib.sha256(pdf).hexdigest()
+    session.execute(
+        update(Receipt)
+        .where(Receipt.id == receipt_id, Receipt.pdf.is_(None))
+        .values(pdf=pdf, pdf_sha256=digest, rendered_at=utcnow())
+    )
+    return stored_pdf(session, receipt_id) or (pdf, digest)

@@ -1,0 +1,95 @@
+import pytest
+from sqlalchemy import func, select
+
+from portal.bills.models import Bill, StoredBillStatus
+from portal.payments.models import OutboxMessage, Payment, PaymentState
+from portal.receipts.models import Receipt
+from portal.wallet.factory import wallet_service
+from portal.wallet.owners import wallet_owner
+from tests.payments.conftest import confirm_form, review
+
+
+@pytest.fixture
+def balance(app, db):
+    def read(user) -> int:
+        db.expire_all()
+        with app.app_context():
+            return wallet_service(db).balance(wallet_owner(user)).posted_fen
+
+    return read
+
+
+def test_review_shows_fresh_amounts_and_confirm_pays_once_in_one_transaction(
+    client, db, water, resident, balance
+):
+    page = review(client)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200, html
+    assert "W-1" in html and "W-2" in html and "¥68.20" in html  # 46.80 + 1.40 late fee + 20.00
+
+    done = client.post("/payments/confirm", data=confirm_form(html))
+
+    assert done.status_code == 302 and "/payments/P" in done.location
+    payment = db.scalar(select(Payment))
+    assert payment.state is PaymentState.PAID and payment.total_fen == 6_820
+    assert balance(resident) == 50_000 - 6_820
+    assert {b.status for b in db.scalars(select(Bill).where(Bill.agency_id == water.id))} == {
+        StoredBillStatus.PAID
+    }
+    assert db.scalar(select(func.count()).select_from(Receipt)) == 1
+    topics = sorted(db.scalars(select(OutboxMessage.topic)))
+    assert topics == ["agency.confirm", "agency.confirm", "receipt.render"]
+    detail = client.get(done.location).get_data(as_text=True)
+    assert payment.reference in detail and "¥68.20" in detail
+
+
+def test_double_submit_with_one_key_pays_once_and_shows_the_same_payment(
+    client, db, water, resident, balance
+):
+    form = confirm_form(review(client).get_data(as_text=True))
+
+    first = client.post("/payments/confirm", data=form)
+    again = client.post("/payments/confirm", data=form)
+
+    assert first.location == again.location
+    assert db.scalar(select(func.count()).select_from(Payment)) == 1
+    assert balance(resident) == 50_000 - 6_820
+
+
+def test_a_bill_paid_elsewhere_since_review_is_not_charged_again(client, db, water, resident, balance):
+    html = review(client, ["W-1"]).get_data(as_text=True)
+    db.execute(Bill.__table__.update().where(Bill.bill_no == "W-1").values(status="paid"))
+
+    response = client.post("/payments/confirm", data=confirm_form(html))
+
+    assert response.status_code == 409
+    assert "changed since you reviewed it" in response.get_data(as_text=True)
+    assert db.scalar(select(func.count()).select_from(Payment)) == 0
+    assert balance(resident) == 50_000
+
+
+def test_amount_changed_between_review_and_confirm_is_shown_again(client, db, water, resident, balance):
+    html = review(client, ["W-2"]).get_data(as_text=True)
+    db.execute(Bill.__table__.update().where(Bill.bill_no == "W-2").values(amount_fen=2_500))
+
+    response = client.post("/payments/confirm", data=confirm_form(html))
+    page = response.get_data(as_text=True)
+
+    assert response.status_code == 409 and "¥25.00" in page
+    assert balance(resident) == 50_000
+    paid = client.post("/payments/confirm", data=confirm_form(page))
+    assert paid.status_code == 302 and balance(resident) == 50_000 - 2_500
+
+
+def test_insufficient_balance_is_refused_with_a_clear_message_and_moves_nothing(
+    app, client, db, water, resident
+):
+    db.execute(Bill.__table__.update().where(Bill.bill_no == "W-2").values(amount_fen=60_000))
+    html = review(client, ["W-2"]).get_data(as_text=True)
+
+    response = client.post("/payments/confirm", data=confirm_form(html))
+
+    assert response.status_code == 409
+    assert "is not enough for" in response.get_data(as_text=True)
+    assert db.scalar(select(func.count()).select_from(Payment)) == 0
+    assert db.scalar(select(Bill.status).where(Bill.bill_no == "W-2")) is StoredBillStatus.UNPAID
