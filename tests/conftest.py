@@ -173,3 +173,11 @@ def sandbox():
     server, url = serve(create_sandbox_app(SANDBOX_SECRET, today=lambda: SANDBOX_TODAY))
     yield url
     stop(server)
+
+
+@pytest.fixture
+def fresh_sandbox():
+    """A sandbox agency server of the test's own, for tests that pay or refund there (it remembers)."""
+    server, url = serve(create_sandbox_app(SANDBOX_SECRET, today=lambda: SANDBOX_TODAY))
+    yield url
+    stop(server)

@@ -145,6 +145,29 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "refunds",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("reference", sa.String(length=24), nullable=False),
+        sa.Column("idempotency_key", sa.String(length=64), nullable=False),
+        sa.Column("payment_item_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("amount_fen", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("reason", sa.String(length=200), nullable=False),
+        sa.Column("staff_user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("transfer_reference", sa.String(length=32), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("amount_fen > 0", name=op.f("ck_refunds_amount_positive")),
+        sa.ForeignKeyConstraint(
+            ["payment_item_id"], ["payment_items.id"], name=op.f("fk_refunds_payment_item_id_payment_items")
+        ),
+        sa.ForeignKeyConstraint(["staff_user_id"], ["users.id"], name=op.f("fk_refunds_staff_user_id_users")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_refunds")),
+        sa.UniqueConstraint("idempotency_key", name=op.f("uq_refunds_idempotency_key")),
+        sa.UniqueConstraint("reference", name=op.f("uq_refunds_reference")),
+    )
+    with op.batch_alter_table("refunds", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_refunds_payment_item_id"), ["payment_item_id"], unique=False)
+
+    op.create_table(
         "receipts",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("number", sa.String(length=24), nullable=False),
@@ -175,6 +198,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_receipts_payment_id"))
 
     op.drop_table("receipts")
+    with op.batch_alter_table("refunds", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_refunds_payment_item_id"))
+
+    op.drop_table("refunds")
     with op.batch_alter_table("payment_items", schema=None) as batch_op:
         batch_op.drop_index(
             "uq_payment_items_open_bill",

@@ -107,6 +107,19 @@ class PaymentConfirmation:
 
 
 @dataclass(frozen=True)
+class RefundNotice:
+    """The portal refunded (part of) a paid bill; the agency may reopen the bill."""
+
+    refund_id: str  # idempotency: the same notice may arrive more than once
+    payment_id: str  # as in the PaymentConfirmation of the bill
+    agency_code: str
+    bill_id: str
+    amount_fen: int
+    refunded_at: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
 class Ack:
     payment_id: str
     accepted: bool
@@ -154,6 +167,11 @@ class AgencyAdapter(ABC):
     @abstractmethod
     def confirm_payment(self, confirmation: PaymentConfirmation) -> Ack:
         """Tell the agency a bill was paid; must be idempotent by payment id."""
+
+    def notify_refund(self, notice: RefundNotice) -> Ack:
+        """Tell the agency a paid bill was refunded (idempotent by refund id). Agencies that keep no
+        record of payments of their own need not override this."""
+        return Ack(payment_id=notice.payment_id, accepted=True)
 
 
 class AgencyUnavailable(PortalError):

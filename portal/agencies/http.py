@@ -27,6 +27,7 @@ from portal.agencies.base import (
     BillView,
     PaymentConfirmation,
     QueryField,
+    RefundNotice,
 )
 from portal.agencies.breaker import CircuitBreaker
 
@@ -85,6 +86,19 @@ class HttpAdapter(AgencyAdapter):
             data = self._post("/v1/confirmations", body)
         except httpx.TransportError:
             data = self._post("/v1/confirmations", body)  # once more: the agency dedupes by payment id
+        return Ack(str(data["payment_id"]), bool(data["accepted"]), str(data.get("agency_reference", "")))
+
+    def notify_refund(self, notice: RefundNotice) -> Ack:
+        body = {
+            "refund_id": notice.refund_id,
+            "payment_id": notice.payment_id,
+            "agency": self.code,
+            "bill_id": notice.bill_id,
+            "amount_fen": notice.amount_fen,
+            "refunded_at": notice.refunded_at.isoformat(),
+            "reason": notice.reason,
+        }
+        data = self._post("/v1/refunds", body)
         return Ack(str(data["payment_id"]), bool(data["accepted"]), str(data.get("agency_reference", "")))
 
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -62,6 +62,8 @@ def create_sandbox_app(secret: str, today: Callable[[], date] | None = None) -> 
     app = Flask("portal_sandbox_agency")
     current_day = today or (lambda: business_day(utcnow()))
     confirmations: dict[str, dict] = {}
+    refunds: dict[str, dict] = {}
+    paid: set[tuple[str, str]] = set()  # (agency, bill id) confirmed and not refunded
     lock = threading.Lock()
 
     def reply(payload: dict, status: int = 200) -> Response:
@@ -93,6 +95,9 @@ def create_sandbox_app(secret: str, today: Callable[[], date] | None = None) -> 
             bills = _tax_bills(str(query.get("taxpayer_id", "")), current_day())
         else:
             return reply({"error": "unknown agency"}, 404)
+        for bill in bills:
+            if (agency, bill["bill_id"]) in paid:
+                bill["status"], bill["late_fee_fen"] = "paid", 0
         return reply({"bills": bills})
 
     @app.post("/v1/confirmations")
@@ -102,6 +107,8 @@ def create_sandbox_app(secret: str, today: Callable[[], date] | None = None) -> 
         if not payment_id:
             return reply({"error": "payment_id required"}, 400)
         with lock:  # idempotent by payment id: the same answer every time
+            if payment_id not in confirmations:
+                paid.add((str(data.get("agency", "")), str(data.get("bill_id", ""))))
             ack = confirmations.setdefault(
                 payment_id,
                 {
@@ -112,6 +119,22 @@ def create_sandbox_app(secret: str, today: Callable[[], date] | None = None) -> 
             )
         return reply(ack)
 
+    @app.post("/v1/refunds")
+    def refund():
+        data = request.get_json(silent=True) or {}
+        refund_id = str(data.get("refund_id", ""))
+        if not refund_id:
+            return reply({"error": "refund_id required"}, 400)
+        with lock:  # idempotent by refund id; a refunded bill can be paid again
+            if refund_id not in refunds:
+                paid.discard((str(data.get("agency", "")), str(data.get("bill_id", ""))))
+            ack = refunds.setdefault(
+                refund_id,
+                {"payment_id": str(data.get("payment_id", "")), "accepted": True, "agency_reference": ""},
+            )
+        return reply(ack)
+
+    app.config["SANDBOX_CONFIRMATIONS"] = confirmations  # read by tests that count deliveries
     return app
 
 

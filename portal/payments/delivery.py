@@ -8,13 +8,14 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.agencies.base import Ack, AdapterContext, PaymentConfirmation, call_adapter
+from portal.agencies.base import Ack, AdapterContext, PaymentConfirmation, RefundNotice, call_adapter
 from portal.agencies.models import Agency
 from portal.agencies.registry import adapter_for
 from portal.audit.services import record
 from portal.db import Database, utcnow
 from portal.payments import outbox
-from portal.payments.models import ItemState, OutboxMessage, Payment, PaymentItem, PaymentState
+from portal.payments.models import ItemState, OutboxMessage, Payment, PaymentItem, PaymentState, Refund
+from portal.payments.refunds import REFUND_TOPIC
 from portal.payments.states import advance_item, settle_payment_state
 from portal.receipts.models import Receipt, ReceiptKind
 from portal.receipts.pdf import receipt_html, render_pdf
@@ -79,6 +80,26 @@ def _refund_rejected(session: Session, payment: Payment, item: PaymentItem, agen
     outbox.enqueue(session, outbox.RECEIPT_TOPIC, f"receipt:{receipt.number}", {"receipt": receipt.id})
 
 
+def refund_to_agency(database: Database, payload: dict) -> Callable[[Session], None]:
+    with database.sessionmaker() as session:
+        refund = session.get(Refund, payload["refund"])
+        agency = session.scalar(select(Agency).where(Agency.code == payload["agency"]))
+        adapter = adapter_for(agency, AdapterContext(session=lambda: session)) if agency else None
+        if adapter is None:
+            raise AgencyNotAvailable(payload["agency"])
+        notice = RefundNotice(
+            refund_id=refund.reference,
+            payment_id=f"{refund.item.payment.reference}-{refund.item.id}",
+            agency_code=agency.code,
+            bill_id=refund.item.bill_id,
+            amount_fen=refund.amount_fen,
+            refunded_at=refund.created_at,
+            reason=refund.reason,
+        )
+        call_adapter(adapter, "notify_refund", notice)
+    return lambda session: None  # nothing to record beyond the delivery itself
+
+
 def render_receipt(database: Database, payload: dict) -> Callable[[Session], None]:
     with database.sessionmaker() as session:
         receipt = session.get(Receipt, payload["receipt"])
@@ -121,4 +142,8 @@ def receipt_pdf(
     return stored
 
 
-HANDLERS = {outbox.CONFIRM_TOPIC: confirm_to_agency, outbox.RECEIPT_TOPIC: render_receipt}
+HANDLERS = {
+    outbox.CONFIRM_TOPIC: confirm_to_agency,
+    outbox.RECEIPT_TOPIC: render_receipt,
+    REFUND_TOPIC: refund_to_agency,
+}

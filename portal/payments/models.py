@@ -127,3 +127,22 @@ class OutboxMessage(Base):
     last_error: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     delivered_at: Mapped[datetime | None]
+
+
+class Refund(Base):
+    """Finance staff returning (part of) one paid bill to the resident's wallet."""
+
+    __tablename__ = "refunds"
+    __table_args__ = (CheckConstraint("amount_fen > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(24), unique=True)
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    payment_item_id: Mapped[int] = mapped_column(ForeignKey("payment_items.id"), index=True)
+    amount_fen: Mapped[int]
+    reason: Mapped[str] = mapped_column(String(200))
+    staff_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    transfer_reference: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    item: Mapped[PaymentItem] = relationship()

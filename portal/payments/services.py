@@ -109,9 +109,10 @@ def _add_items(
             settles_bill=amount >= bill.total_fen,
             state=ItemState.AWAITING,
         )
-        payment.items.append(item)
         try:
+            # Added inside the savepoint: begin_nested() flushes what is pending before it starts.
             with session.begin_nested():
+                payment.items.append(item)
                 session.flush()  # claims the bill: a racing payment of it waits here, then fails
         except IntegrityError as error:
             raise BillAlreadyPaid(bill.bill_id) from error

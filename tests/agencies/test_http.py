@@ -20,6 +20,7 @@ from portal.agencies.base import (
     BillQuery,
     BillStatus,
     PaymentConfirmation,
+    RefundNotice,
     call_adapter,
 )
 from portal.agencies.http import CircuitOpen, HttpAdapter, signature
@@ -73,13 +74,18 @@ def test_tax_bill_by_credit_code_or_resident_id(sandbox):
     assert tax.lookup(BillQuery("tax", (("taxpayer_id", "91500000MA5U7Q2X1L"),))) == []
 
 
-def test_confirmation_is_idempotent_by_payment_id(sandbox):
+def test_confirmation_is_idempotent_by_payment_id_and_a_refund_notice_reopens_the_fine(fresh_sandbox):
     confirmation = PaymentConfirmation("PAY-1", "traffic", "5001012026000123", 23_000, datetime.now(UTC))
+    query = BillQuery("traffic", (("notice_no", "5001012026000123"), ("plate", "渝A12345")))
 
-    first = adapter(sandbox).confirm_payment(confirmation)
-    again = adapter(sandbox).confirm_payment(confirmation)
+    first = adapter(fresh_sandbox).confirm_payment(confirmation)
+    again = adapter(fresh_sandbox).confirm_payment(confirmation)
 
     assert first.accepted and first == again
+    assert adapter(fresh_sandbox).lookup(query)[0].status is BillStatus.PAID
+    notice = RefundNotice("R-1", "PAY-1", "traffic", "5001012026000123", 23_000, datetime.now(UTC), "test")
+    assert adapter(fresh_sandbox).notify_refund(notice).accepted
+    assert adapter(fresh_sandbox).lookup(query)[0].status is not BillStatus.PAID
 
 
 def test_wrong_secret_is_refused_by_the_agency(sandbox, app):

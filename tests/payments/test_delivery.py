@@ -89,7 +89,10 @@ def test_verification_page_tells_genuine_edited_and_forged_receipts_apart(app, c
         assert page.status_code == 404 and "could not be verified" in page.get_data(as_text=True)
 
 
-def test_agency_down_for_a_while_then_back_gets_the_confirmation_once(app, client, db, resident, sandbox):
+def test_agency_down_for_a_while_then_back_gets_the_confirmation_once(
+    app, client, db, resident, fresh_sandbox
+):
+    sandbox = fresh_sandbox
     dead_url = "http://127.0.0.1:9"  # nothing listens on the discard port
     app.config["AGENCY_ADAPTERS"] = sandbox_agencies(sandbox, SANDBOX_SECRET)
     app.config["OUTBOX_BACKOFF_BASE_SECONDS"] = 0

@@ -1,0 +1,104 @@
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from portal.bills.models import Bill, StoredBillStatus
+from portal.payments.models import ItemState, OutboxMessage, Payment, PaymentState, Refund
+from portal.receipts.models import Receipt, ReceiptKind
+from portal.wallet.factory import wallet_service
+from portal.wallet.owners import wallet_owner
+from tests.conftest import csrf_token_from, login, logout
+from tests.factories import FinanceFactory
+from tests.payments.conftest import confirm_form, review
+
+_KEY = re.compile(r'name="item(\d+)-idempotency_key" type="hidden" value="([^"]+)"')
+
+
+@pytest.fixture
+def paid(client, db, water, resident):
+    """A payment of both water bills (¥68.20), then a finance officer logged in."""
+    html = review(client).get_data(as_text=True)
+    client.post("/payments/confirm", data=confirm_form(html))
+    logout(client)
+    FinanceFactory(email="finance@example.gov.cn")
+    login(client, "finance@example.gov.cn")
+    return db.scalar(select(Payment))
+
+
+def refund(client, payment, bill_no, amount, reason="Paid twice", key=None):
+    page = client.get(f"/operations/payments/{payment.reference}").get_data(as_text=True)
+    item = next(i for i in payment.items if i.bill_id == bill_no)
+    keys = dict(_KEY.findall(page))
+    data = {
+        f"item{item.id}-amount": amount,
+        f"item{item.id}-reason": reason,
+        f"item{item.id}-idempotency_key": key or keys[str(item.id)],
+        f"item{item.id}-csrf_token": csrf_token_from(page),
+    }
+    return client.post(f"/operations/payments/{payment.reference}/items/{item.id}/refund", data=data)
+
+
+def wallet_balance(app, db, user) -> int:
+    db.expire_all()
+    with app.app_context():
+        return wallet_service(db).balance(wallet_owner(user)).posted_fen
+
+
+def test_full_refund_of_a_bill_returns_money_reopens_the_bill_and_issues_a_refund_receipt(
+    app, client, db, paid, resident
+):
+    before = wallet_balance(app, db, resident)
+
+    response = refund(client, paid, "W-2", "20.00")
+
+    assert response.status_code == 302
+    assert wallet_balance(app, db, resident) == before + 2_000
+    db.expire_all()
+    item = next(i for i in paid.items if i.bill_id == "W-2")
+    assert item.state is ItemState.REFUNDED and item.refunded_fen == 2_000
+    assert db.scalar(select(Bill.status).where(Bill.bill_no == "W-2")) is StoredBillStatus.UNPAID
+    assert db.scalar(select(func.count()).select_from(Receipt).where(Receipt.kind == ReceiptKind.REFUND)) == 1
+    assert db.scalar(select(OutboxMessage).where(OutboxMessage.topic == "agency.refund")) is not None
+    assert paid.state is PaymentState.PAID and paid.refunded_fen == 2_000
+
+
+def test_partial_refunds_never_exceed_what_was_paid(app, client, db, paid, resident):
+    assert refund(client, paid, "W-1", "40.00").status_code == 302
+
+    too_much = refund(client, paid, "W-1", "8.21")  # ¥48.20 paid, ¥8.20 left
+
+    assert too_much.status_code == 422 and "Refund at most ¥8.20" in too_much.get_data(as_text=True)
+    assert refund(client, paid, "W-1", "8.20").status_code == 302
+    assert db.scalar(select(func.sum(Refund.amount_fen))) == 4_820
+
+
+def test_each_refund_key_is_used_once(app, client, db, paid, resident):
+    page = client.get(f"/operations/payments/{paid.reference}").get_data(as_text=True)
+    item = next(i for i in paid.items if i.bill_id == "W-2")
+    key = dict(_KEY.findall(page))[str(item.id)]
+    before = wallet_balance(app, db, resident)
+
+    refund(client, paid, "W-2", "5.00", key=key)
+    refund(client, paid, "W-2", "5.00", key=key)  # a double click
+
+    assert wallet_balance(app, db, resident) == before + 500
+    assert db.scalar(select(func.count()).select_from(Refund)) == 1
+
+
+def test_refunding_every_bill_marks_the_payment_refunded(app, client, db, paid, resident):
+    refund(client, paid, "W-1", "48.20")
+    refund(client, paid, "W-2", "20.00")
+
+    db.expire_all()
+    assert paid.state is PaymentState.REFUNDED and paid.refunded_fen == paid.total_fen
+
+
+def test_refund_needs_a_reason_and_a_finance_officer(app, client, db, paid, resident):
+    no_reason = refund(client, paid, "W-2", "1.00", reason="")
+    assert no_reason.status_code == 422 and "Say why the money is refunded" in no_reason.get_data(
+        as_text=True
+    )
+    logout(client)
+    login(client, "13900000001")  # the resident
+    assert client.get(f"/operations/payments/{paid.reference}").status_code == 403
