@@ -3,7 +3,7 @@ messages to the agencies and the audit event. Nothing here commits; the request'
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
@@ -27,6 +27,15 @@ from portal.receipts.services import issue_receipt
 from portal.wallet.owners import agency_owner, wallet_owner
 from portal.wallet.resident import ensure_wallet
 from portal.wallet.types import PaymentLeg
+
+# Called with the name of each step of pay(); empty in production. The crash-safety test kills the
+# process at each step to prove that a payment is all or nothing.
+step_hooks: list[Callable[[str], None]] = []
+
+
+def _step(name: str) -> None:
+    for hook in step_hooks:
+        hook(name)
 
 
 class BillAlreadyPaid(PortalError):
@@ -82,9 +91,13 @@ def pay(session: Session, wallet, user: User, quote: Quote, amounts: Sequence[in
         if existing is None:
             raise
         return existing
+    _step("payment_claimed")
     _add_items(session, payment, quote.lines, amounts)
+    _step("bills_claimed")
     _move_money(session, wallet, user, payment)
+    _step("money_moved")
     _after_payment(session, user, payment)
+    _step("receipt_and_outbox_written")
     return payment
 
 

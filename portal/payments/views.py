@@ -13,10 +13,12 @@ from portal.db import get_database, get_session
 from portal.errors import NotFound, PortalError, ValidationFailed
 from portal.forms import ConfirmForm
 from portal.i18n import current_locale
+from portal.money import format_fen as fen
 from portal.money import parse_amount
 from portal.payments import checkout, delivery, labels, services
 from portal.receipts import services as receipts
 from portal.wallet.factory import wallet_service
+from portal.wallet.resident import ensure_wallet
 from portal.web import render_error
 
 bp = Blueprint("payments", __name__, url_prefix="/payments")
@@ -75,6 +77,10 @@ def confirm():
         payment = services.pay(session, wallet_service(session), current_user, fresh, amounts)
     except PortalError as error:
         return _review_page(fresh, problem=error.message, status=409, field=error.field)
+    flash(
+        _("Paid: %(amount)s left your wallet. Keep the receipt below.", amount=fen(payment.total_fen)),
+        "success",
+    )
     return redirect(url_for("payments.detail", reference=payment.reference))
 
 
@@ -94,8 +100,15 @@ def _entered_amounts(count: int) -> dict[int, int | None]:
 
 def _review_page(quote, problem: str | None = None, status: int = 200, field: str | None = None):
     token = checkout.sign_quote(quote, current_user.id)
+    available = ensure_wallet(wallet_service(get_session()), current_user).available_fen
     page = render_template(
-        "payments/review.html", quote=quote, token=token, form=ConfirmForm(), problem=problem, field=field
+        "payments/review.html",
+        quote=quote,
+        token=token,
+        form=ConfirmForm(),
+        problem=problem,
+        field=field,
+        available_fen=available,
     )
     return page, status
 
