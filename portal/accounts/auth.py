@@ -12,7 +12,7 @@ from flask import Flask, abort, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from portal.accounts.models import ROLE_LABELS, TIER_LABELS, LoginSession, Role, User
 from portal.agencies.models import Agency
@@ -73,11 +73,13 @@ def _load_user(user_id: str) -> User | None:
         return None
     db = get_session()
     row = db.scalar(
-        select(LoginSession).where(
+        select(LoginSession)
+        .where(
             LoginSession.token_hash == _token_hash(token),
             LoginSession.user_id == int(user_id),
             LoginSession.ended_at.is_(None),
         )
+        .options(joinedload(LoginSession.user))  # one query per request, not two
     )
     if row is None or not row.user.is_active:
         return None

@@ -122,12 +122,15 @@ def receipt_pdf(
     """The stored PDF of one of the payment's receipts (None if it has no such receipt), rendered now if
     the worker has not done it yet: through the receipt's own outbox message, so it is rendered and
     stored once whoever gets there first."""
-    receipt_id = session.scalar(
-        select(Receipt.id).where(Receipt.payment_id == payment.id, Receipt.number == number)
-    )
-    if receipt_id is None:
+    row = session.execute(
+        select(Receipt.id, Receipt.pdf_sha256).where(
+            Receipt.payment_id == payment.id, Receipt.number == number
+        )
+    ).first()
+    if row is None:
         return None
-    stored = stored_pdf(session, receipt_id)
+    receipt_id, digest = row
+    stored = stored_pdf(session, receipt_id, digest) if digest else None
     if stored is not None:
         return stored
     message_id = session.scalar(

@@ -25,7 +25,6 @@ from portal.payments.states import move_payment
 from portal.receipts.models import ReceiptKind
 from portal.receipts.services import issue_receipt
 from portal.wallet.owners import agency_owner, wallet_owner
-from portal.wallet.resident import ensure_wallet
 from portal.wallet.types import PaymentLeg
 
 # Called with the name of each step of pay(); empty in production. The crash-safety test kills the
@@ -72,10 +71,8 @@ def find_by_key(session: Session, user: User, key: str) -> Payment | None:
 
 def pay(session: Session, wallet, user: User, quote: Quote, amounts: Sequence[int]) -> Payment:
     """Pay the quoted bills once. The same key again returns the first payment and moves nothing."""
-    existing = find_by_key(session, user, quote.key)
-    if existing is not None:
-        return existing
     payment = Payment(
+        items=[],  # a new payment has no lines yet: no query to find that out
         reference=payment_reference(),
         user_id=user.id,
         idempotency_key=quote.key,
@@ -92,19 +89,23 @@ def pay(session: Session, wallet, user: User, quote: Quote, amounts: Sequence[in
             raise
         return existing
     _step("payment_claimed")
-    _add_items(session, payment, quote.lines, amounts)
+    codes = dict(session.execute(select(Agency.code, Agency.id)).all())
+    _add_items(session, payment, quote.lines, amounts, codes)
     _step("bills_claimed")
-    _move_money(session, wallet, user, payment)
+    _move_money(session, wallet, user, payment, codes)
     _step("money_moved")
-    _after_payment(session, user, payment)
+    _after_payment(session, user, payment, codes)
     _step("receipt_and_outbox_written")
     return payment
 
 
 def _add_items(
-    session: Session, payment: Payment, lines: Sequence[QuoteLine], amounts: Sequence[int]
+    session: Session,
+    payment: Payment,
+    lines: Sequence[QuoteLine],
+    amounts: Sequence[int],
+    agencies: dict[str, int],
 ) -> None:
-    agencies = dict(session.execute(select(Agency.code, Agency.id)).all())
     pairs = sorted(
         zip(lines, amounts, strict=True), key=lambda pair: (pair[0].bill.agency_code, pair[0].bill.bill_id)
     )
@@ -147,12 +148,14 @@ def _close_local_bill(session: Session, item: PaymentItem) -> None:
         raise BillAlreadyPaid(item.bill_id)
 
 
-def _move_money(session: Session, wallet, user: User, payment: Payment) -> None:
-    ensure_wallet(wallet, user)
-    codes = {item.id: code for item, code in _agency_codes(session, payment)}
+def _move_money(session: Session, wallet, user: User, payment: Payment, agencies: dict[str, int]) -> None:
+    # The review page opened the wallet and brought its tier up to date: a tier only rises, so a check
+    # made then is never more generous than the rules of now.
+    codes = {agency_id: code for code, agency_id in agencies.items()}
     per_agency: dict[str, int] = {}
     for item in payment.items:
-        per_agency[codes[item.id]] = per_agency.get(codes[item.id], 0) + item.amount_fen
+        code = codes[item.agency_id]
+        per_agency[code] = per_agency.get(code, 0) + item.amount_fen
     for code in per_agency:
         wallet.open_agency_account(code)
     legs = [PaymentLeg(agency_owner(code), amount) for code, amount in sorted(per_agency.items())]
@@ -167,16 +170,13 @@ def _move_money(session: Session, wallet, user: User, payment: Payment) -> None:
     move_payment(payment, PaymentState.PAID)
 
 
-def _agency_codes(session: Session, payment: Payment) -> list[tuple[PaymentItem, str]]:
-    codes = dict(session.execute(select(Agency.id, Agency.code)).all())
-    return [(item, codes[item.agency_id]) for item in payment.items]
-
-
-def _after_payment(session: Session, user: User, payment: Payment) -> None:
+def _after_payment(session: Session, user: User, payment: Payment, agencies: dict[str, int]) -> None:
+    codes = {agency_id: code for code, agency_id in agencies.items()}
     receipt = issue_receipt(
         session, payment, ReceiptKind.PAYMENT, payment.total_fen, payment.transfer_reference
     )
-    for item, code in _agency_codes(session, payment):
+    for item in payment.items:
+        code = codes[item.agency_id]
         outbox.enqueue(session, outbox.CONFIRM_TOPIC, f"confirm:{item.id}", {"item": item.id, "agency": code})
     outbox.enqueue(session, outbox.RECEIPT_TOPIC, f"receipt:{receipt.number}", {"receipt": receipt.id})
     record(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -67,9 +69,32 @@ def receipt_facts(session: Session, receipt: Receipt, verify_url: str) -> dict:
     }
 
 
-def stored_pdf(session: Session, receipt_id: int) -> tuple[bytes, str] | None:
-    row = session.execute(select(Receipt.pdf, Receipt.pdf_sha256).where(Receipt.id == receipt_id)).first()
-    return (row.pdf, row.pdf_sha256) if row is not None and row.pdf is not None else None
+# A stored PDF never changes, so this process keeps the most recently served ones: a repeated download
+# then reads two short rows instead of ~100 KB of bytea.
+_recent_pdfs: OrderedDict[tuple[int, str], bytes] = OrderedDict()
+_recent_lock = threading.Lock()
+RECENT_PDFS = 128
+
+
+def stored_pdf(session: Session, receipt_id: int, digest: str | None = None) -> tuple[bytes, str] | None:
+    """The stored bytes and their SHA-256 (the ETag); ``digest`` when the caller already read it."""
+    if digest is None:
+        digest = session.scalar(select(Receipt.pdf_sha256).where(Receipt.id == receipt_id))
+        if digest is None:
+            return None
+    with _recent_lock:
+        pdf = _recent_pdfs.get((receipt_id, digest))
+        if pdf is not None:
+            _recent_pdfs.move_to_end((receipt_id, digest))
+            return pdf, digest
+    pdf = session.scalar(select(Receipt.pdf).where(Receipt.id == receipt_id))
+    if pdf is None:
+        return None
+    with _recent_lock:
+        _recent_pdfs[(receipt_id, digest)] = pdf
+        while len(_recent_pdfs) > RECENT_PDFS:
+            _recent_pdfs.popitem(last=False)
+    return pdf, digest
 
 
 def store_pdf(session: Session, receipt_id: int, pdf: bytes) -> tuple[bytes, str]:

@@ -102,3 +102,16 @@ def test_refund_needs_a_reason_and_a_finance_officer(app, client, db, paid, resi
     logout(client)
     login(client, "13900000001")  # the resident
     assert client.get(f"/operations/payments/{paid.reference}").status_code == 403
+
+
+def test_the_resident_sees_the_refund_and_its_receipt(app, client, db, paid, resident):
+    refund(client, paid, "W-2", "20.00")
+    logout(client)
+    login(client, "13900000001")
+
+    page = client.get(f"/payments/{paid.reference}").get_data(as_text=True)
+
+    assert "Refund receipt" in page and "¥20.00" in page
+    number = db.scalar(select(Receipt.number).where(Receipt.kind == ReceiptKind.REFUND))
+    pdf = client.get(f"/payments/{paid.reference}/receipts/{number}.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
