@@ -143,6 +143,13 @@ def upgrade() -> None:
             postgresql_where=sa.text("settles_bill AND state IN ('awaiting', 'confirmed')"),
             sqlite_where=sa.text("settles_bill AND state IN ('awaiting', 'confirmed')"),
         )
+        batch_op.create_index(
+            "uq_payment_items_awaiting_bill",
+            ["agency_id", "bill_id"],
+            unique=True,
+            postgresql_where=sa.text("state = 'awaiting'"),
+            sqlite_where=sa.text("state = 'awaiting'"),
+        )
 
     op.create_table(
         "refunds",
@@ -203,6 +210,7 @@ def downgrade() -> None:
 
     op.drop_table("refunds")
     with op.batch_alter_table("payment_items", schema=None) as batch_op:
+        batch_op.drop_index("uq_payment_items_awaiting_bill")
         batch_op.drop_index(
             "uq_payment_items_open_bill",
             postgresql_where=sa.text("settles_bill AND state IN ('awaiting', 'confirmed')"),

@@ -21,6 +21,7 @@ from portal.bills.services import find_agency
 from portal.errors import PortalError, ValidationFailed
 
 MAX_BILLS = 20
+MAX_TOKEN_LENGTH = 600  # a selection is under 300 characters; anything longer is not one of ours
 QUOTE_MAX_AGE_SECONDS = 1800
 PAYABLE = (BillStatus.UNPAID, BillStatus.OVERDUE)
 
@@ -77,13 +78,15 @@ class QuoteChanged(PortalError):
 
 def selection_from_token(token: str) -> Selection | None:
     """A checkbox value back into a Selection; None for anything malformed."""
+    if len(token) > MAX_TOKEN_LENGTH:
+        return None
     try:
         data = json.loads(token)
         query = data["q"]
         selection = Selection(
             str(data["a"]), tuple(sorted((str(k), str(v)) for k, v in query.items())), str(data["b"])
         )
-    except (ValueError, KeyError, TypeError, AttributeError):
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
         return None
     sizes_ok = len(selection.agency_code) <= 32 and len(selection.bill_id) <= 40 and len(selection.query) <= 5
     return selection if sizes_ok and all(len(v) <= 64 for _k, v in selection.query) else None
@@ -117,7 +120,11 @@ def quote(session: Session, selections: list[Selection], locale: str, key: str |
             raise ValidationFailed(_("Bill %(bill)s was not found any more.", bill=selection.bill_id))
         policy = adapter.amount_policy
         lines.append(QuoteLine(selection, agency.name_for(locale), bill, policy.rule, policy.minimum_fen))
-    return Quote(key or secrets.token_urlsafe(24), tuple(lines))
+    return Quote(key or new_key(), tuple(lines))
+
+
+def new_key() -> str:
+    return secrets.token_urlsafe(24)
 
 
 def _serializer() -> URLSafeTimedSerializer:

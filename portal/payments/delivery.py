@@ -14,7 +14,15 @@ from portal.agencies.registry import adapter_for
 from portal.audit.services import record
 from portal.db import Database, utcnow
 from portal.payments import outbox
-from portal.payments.models import ItemState, OutboxMessage, Payment, PaymentItem, PaymentState, Refund
+from portal.payments.models import (
+    ItemState,
+    OutboxMessage,
+    OutboxState,
+    Payment,
+    PaymentItem,
+    PaymentState,
+    Refund,
+)
 from portal.payments.refunds import REFUND_TOPIC
 from portal.payments.states import advance_item, settle_payment_state
 from portal.receipts.models import Receipt, ReceiptKind
@@ -51,8 +59,18 @@ def apply_ack(session: Session, item_id: int, agency_code: str, ack: Ack) -> Non
     """Record an agency's answer. The payment row is locked first, so two workers answering two bills
     of one payment settle its state one after the other."""
     payment_id = session.scalar(select(PaymentItem.payment_id).where(PaymentItem.id == item_id))
-    payment = session.scalar(select(Payment).where(Payment.id == payment_id).with_for_update())
-    item = next(item for item in payment.items if item.id == item_id)
+    payment = session.scalar(
+        select(Payment)
+        .where(Payment.id == payment_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    items = session.scalars(
+        select(PaymentItem)
+        .where(PaymentItem.payment_id == payment_id)
+        .execution_options(populate_existing=True)
+    ).all()  # the rows as of the lock: a refund may have changed them since this session read them
+    item = next(item for item in items if item.id == item_id)
     if ack.accepted and advance_item(item, ItemState.CONFIRMED):
         item.agency_reference = ack.agency_reference[:64]
         item.confirmed_at = utcnow()
@@ -67,22 +85,35 @@ def apply_ack(session: Session, item_id: int, agency_code: str, ack: Ack) -> Non
 
 
 def _refund_rejected(session: Session, payment: Payment, item: PaymentItem, agency_code: str) -> None:
-    """An agency refused a bill: its money goes straight back to the wallet, with a refund receipt."""
+    """An agency refused a bill: what is left of its money (finance may have refunded part already) goes
+    straight back to the wallet, with a refund receipt."""
+    left = item.amount_fen - item.refunded_fen
+    if left <= 0:
+        return
     result = wallet_service(session, client="worker").refund(
         payment.transfer_reference,
-        item.amount_fen,
+        left,
         idempotency_key=f"rejected:{item.id}",
         agency=agency_owner(agency_code),
     )
-    item.refunded_fen = item.amount_fen
-    payment.refunded_fen += item.amount_fen
-    receipt = issue_receipt(session, payment, ReceiptKind.REFUND, item.amount_fen, result.reference)
+    item.refunded_fen += left
+    payment.refunded_fen += left
+    receipt = issue_receipt(session, payment, ReceiptKind.REFUND, left, result.reference)
     outbox.enqueue(session, outbox.RECEIPT_TOPIC, f"receipt:{receipt.number}", {"receipt": receipt.id})
+
+
+class ConfirmationFirst(RuntimeError):
+    """The agency must hear of the payment before it hears of its refund; tried again later."""
 
 
 def refund_to_agency(database: Database, payload: dict) -> Callable[[Session], None]:
     with database.sessionmaker() as session:
         refund = session.get(Refund, payload["refund"])
+        confirmation = session.scalar(
+            select(OutboxMessage.state).where(OutboxMessage.dedupe_key == f"confirm:{refund.payment_item_id}")
+        )
+        if confirmation is not None and confirmation is not OutboxState.DELIVERED:
+            raise ConfirmationFirst(f"confirmation of line {refund.payment_item_id} not delivered yet")
         agency = session.scalar(select(Agency).where(Agency.code == payload["agency"]))
         adapter = adapter_for(agency, AdapterContext(session=lambda: session)) if agency else None
         if adapter is None:

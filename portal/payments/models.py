@@ -76,6 +76,16 @@ class PaymentItem(Base):
             postgresql_where=text("settles_bill AND state IN ('awaiting', 'confirmed')"),
             sqlite_where=text("settles_bill AND state IN ('awaiting', 'confirmed')"),
         ),
+        # A bill has at most one payment the agency has not yet confirmed: part payments of one bill
+        # wait for each other's confirmation, so the amount the agency reports is never stale twice.
+        Index(
+            "uq_payment_items_awaiting_bill",
+            "agency_id",
+            "bill_id",
+            unique=True,
+            postgresql_where=text("state = 'awaiting'"),
+            sqlite_where=text("state = 'awaiting'"),
+        ),
         CheckConstraint("amount_fen > 0", name="amount_positive"),
         CheckConstraint("refunded_fen >= 0 AND refunded_fen <= amount_fen", name="refund_within_amount"),
     )

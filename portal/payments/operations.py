@@ -92,11 +92,14 @@ def refund(reference: str, item_id: int):
                 session,
                 wallet_service(session),
                 current_user,
+                reference,
                 item_id,
                 form.amount.fen,
                 form.reason.data,
                 form.idempotency_key.data,
             )
+        except NotFound:
+            abort(404)
         except PortalError as error:
             attach_error(form, error)
         else:

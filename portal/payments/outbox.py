@@ -57,14 +57,16 @@ def backoff(attempts: int, base_seconds: float) -> timedelta:
     return delay * random.uniform(0.9, 1.1)  # noqa: S311  (spreads retries; not a secret)
 
 
-def claim(database: Database, limit: int, now: datetime | None = None) -> list[int]:
-    """Ids of due messages this worker now holds for LEASE; other workers skip them."""
-    now = now or utcnow()
+def claim(database: Database, limit: int, due_by: datetime | None = None) -> list[int]:
+    """Ids of messages due by ``due_by`` (default: now) that this worker now holds for LEASE; other
+    workers skip them."""
+    now = utcnow()
+    due_by = due_by or now
     with database.write_transaction() as session:
         ids = list(
             session.scalars(
                 select(OutboxMessage.id)
-                .where(OutboxMessage.state == OutboxState.PENDING, OutboxMessage.next_attempt_at <= now)
+                .where(OutboxMessage.state == OutboxState.PENDING, OutboxMessage.next_attempt_at <= due_by)
                 .where(or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now))
                 .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
                 .limit(limit)
@@ -91,13 +93,18 @@ def deliver(database: Database, message_id: int, handlers: dict[str, Handler]) -
         log.warning("outbox message %s (%s) failed: %s", message_id, topic, error)
         _record_failure(database, message_id, f"{type(error).__name__}: {error}")
         return False
-    with database.write_transaction() as session:
-        outcome(session)
-        session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == message_id)
-            .values(state=OutboxState.DELIVERED, delivered_at=utcnow(), locked_until=None, last_error="")
-        )
+    try:
+        with database.write_transaction() as session:
+            outcome(session)
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == message_id)
+                .values(state=OutboxState.DELIVERED, delivered_at=utcnow(), locked_until=None, last_error="")
+            )
+    except Exception as error:  # recording the outcome failed: retried later, never a dead worker
+        log.exception("outbox message %s (%s): recording the outcome failed", message_id, topic)
+        _record_failure(database, message_id, f"{type(error).__name__}: {error}")
+        return False
     return True
 
 

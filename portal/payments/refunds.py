@@ -36,18 +36,31 @@ def payment_for_staff(session: Session, reference: str) -> Payment:
 
 
 def refund_item(
-    session: Session, wallet, staff: User, item_id: int, amount_fen: int, reason: str, key: str
+    session: Session,
+    wallet,
+    staff: User,
+    payment_reference: str,
+    item_id: int,
+    amount_fen: int,
+    reason: str,
+    key: str,
 ) -> Refund:
-    """Refund amount_fen of one bill. The same key again returns the first refund and moves nothing."""
-    existing = session.scalar(select(Refund).where(Refund.idempotency_key == key))
+    """Refund amount_fen of one bill of the payment. The same key again returns the first refund and
+    moves nothing."""
+    item = session.get(PaymentItem, item_id)
+    if item is None or item.payment.reference != payment_reference:
+        raise NotFound(_("That bill is not part of this payment."))
+    payment = session.scalar(
+        select(Payment)
+        .where(Payment.id == item.payment_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)  # the row as of the lock
+    )
+    existing = session.scalar(select(Refund).where(Refund.idempotency_key == key))  # after the lock
     if existing is not None:
         if (existing.payment_item_id, existing.amount_fen) != (item_id, amount_fen):
             raise ValidationFailed(_("This refund form was already used. Open the payment again."))
         return existing
-    item = session.get(PaymentItem, item_id)
-    if item is None:
-        raise NotFound(_("That bill is not part of this payment."))
-    payment = session.scalar(select(Payment).where(Payment.id == item.payment_id).with_for_update())
     session.refresh(item)  # the values as of the lock, not as first read
     left = item.amount_fen - item.refunded_fen
     if item.state not in (ItemState.AWAITING, ItemState.CONFIRMED) or left <= 0:

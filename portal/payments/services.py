@@ -47,6 +47,17 @@ class BillAlreadyPaid(PortalError):
         )
 
 
+class BillBeingConfirmed(PortalError):
+    def __init__(self, bill_id: str) -> None:
+        super().__init__(
+            _(
+                "Another payment of bill %(bill)s is still being confirmed by the agency. Try again in a "
+                "few minutes, when the agency reports what is left to pay.",
+                bill=bill_id,
+            )
+        )
+
+
 def chosen_amounts(quote: Quote, entered: dict[int, int | None]) -> list[int]:
     """What the resident pays for each payable line: the whole bill, or an entered amount where the
     agency allows part payments. ValidationFailed names the line that is wrong."""
@@ -129,6 +140,8 @@ def _add_items(
                 payment.items.append(item)
                 session.flush()  # claims the bill: a racing payment of it waits here, then fails
         except IntegrityError as error:
+            if not item.settles_bill:
+                raise BillBeingConfirmed(bill.bill_id) from error
             raise BillAlreadyPaid(bill.bill_id) from error
         if item.settles_bill:
             _close_local_bill(session, item)

@@ -47,4 +47,6 @@ def settle_payment_state(payment: Payment) -> PaymentState:
             move_payment(payment, PaymentState.FAILED)
         elif ItemState.CONFIRMED in states:
             move_payment(payment, PaymentState.CONFIRMED)
+        elif payment.refunded_fen == payment.total_fen:  # refunded by finance, the rest refused
+            move_payment(payment, PaymentState.REFUNDED)
     return payment.state

@@ -70,7 +70,7 @@ def confirm():
         flash(error.message, "error")
         return redirect(url_for("bills.index"))
     if not checkout.unchanged(fresh, fingerprints):
-        changed = checkout.quote(session, selections, current_locale())  # a new key: a new decision
+        changed = checkout.Quote(checkout.new_key(), fresh.lines)  # a new key: a new decision
         return _review_page(changed, problem=checkout.QuoteChanged(changed).message, status=409)
     try:
         amounts = services.chosen_amounts(fresh, _entered_amounts(len(fresh.lines)))
