@@ -63,7 +63,8 @@ def create_sandbox_app(secret: str, today: Callable[[], date] | None = None) -> 
     current_day = today or (lambda: business_day(utcnow()))
     confirmations: dict[str, dict] = {}
     refunds: dict[str, dict] = {}
-    paid: set[tuple[str, str]] = set()  # (agency, bill id) confirmed and not refunded
+    paid: dict[tuple[str, str], int] = {}  # (agency, bill id) -> fen confirmed
+    refunded: dict[tuple[str, str], int] = {}  # (agency, bill id) -> fen refunded since
     lock = threading.Lock()
 
     def reply(payload: dict, status: int = 200) -> Response:
@@ -95,9 +96,9 @@ def create_sandbox_app(secret: str, today: Callable[[], date] | None = None) -> 
             bills = _tax_bills(str(query.get("taxpayer_id", "")), current_day())
         else:
             return reply({"error": "unknown agency"}, 404)
-        for bill in bills:
-            if (agency, bill["bill_id"]) in paid:
-                bill["status"], bill["late_fee_fen"] = "paid", 0
+        with lock:
+            for bill in bills:
+                _apply_payments(bill, paid.get((agency, bill["bill_id"]), 0))
         return reply({"bills": bills})
 
     @app.post("/v1/confirmations")
@@ -108,7 +109,8 @@ def create_sandbox_app(secret: str, today: Callable[[], date] | None = None) -> 
             return reply({"error": "payment_id required"}, 400)
         with lock:  # idempotent by payment id: the same answer every time
             if payment_id not in confirmations:
-                paid.add((str(data.get("agency", "")), str(data.get("bill_id", ""))))
+                bill = (str(data.get("agency", "")), str(data.get("bill_id", "")))
+                paid[bill] = paid.get(bill, 0) + _fen(data.get("amount_fen"))
             ack = confirmations.setdefault(
                 payment_id,
                 {
@@ -126,8 +128,11 @@ def create_sandbox_app(secret: str, today: Callable[[], date] | None = None) -> 
         if not refund_id:
             return reply({"error": "refund_id required"}, 400)
         with lock:  # idempotent by refund id; a refunded bill can be paid again
-            if refund_id not in refunds:
-                paid.discard((str(data.get("agency", "")), str(data.get("bill_id", ""))))
+            bill = (str(data.get("agency", "")), str(data.get("bill_id", "")))
+            if refund_id not in refunds and bill in paid:
+                refunded[bill] = refunded.get(bill, 0) + _fen(data.get("amount_fen"))
+                if refunded[bill] >= paid[bill]:  # wholly refunded: open again; a part refund leaves it be
+                    del paid[bill], refunded[bill]
             ack = refunds.setdefault(
                 refund_id,
                 {"payment_id": str(data.get("payment_id", "")), "accepted": True, "agency_reference": ""},
@@ -136,6 +141,22 @@ def create_sandbox_app(secret: str, today: Callable[[], date] | None = None) -> 
 
     app.config["SANDBOX_CONFIRMATIONS"] = confirmations  # read by tests that count deliveries
     return app
+
+
+def _apply_payments(bill: dict, paid_fen: int) -> None:
+    """What is left to pay once the portal's confirmed payments are counted (part payments too)."""
+    if paid_fen <= 0:
+        return
+    left = bill["amount_due_fen"] + bill["late_fee_fen"] - paid_fen
+    if left <= 0:
+        bill["status"], bill["late_fee_fen"] = "paid", 0
+        return
+    bill["amount_due_fen"] = min(bill["amount_due_fen"], left)
+    bill["late_fee_fen"] = left - bill["amount_due_fen"]
+
+
+def _fen(value) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def _fine_bills(plate: str, notice_no: str, today: date) -> list[dict]:

@@ -19,7 +19,7 @@ from portal.errors import NotFound, PortalError, ValidationFailed
 from portal.money import format_fen
 from portal.payments import outbox
 from portal.payments.checkout import Quote, QuoteLine
-from portal.payments.models import ItemState, Payment, PaymentItem, PaymentState
+from portal.payments.models import ItemState, Payment, PaymentItem, PaymentState, Refund
 from portal.payments.numbers import payment_reference
 from portal.payments.states import move_payment
 from portal.receipts.models import ReceiptKind
@@ -209,6 +209,17 @@ def payment_of(session: Session, user: User, reference: str) -> Payment:
     if payment is None or payment.user_id != user.id:
         raise NotFound(_("That payment does not exist."))
     return payment
+
+
+def refunds_of(session: Session, payment: Payment) -> list[Refund]:
+    return list(
+        session.scalars(
+            select(Refund)
+            .join(PaymentItem, Refund.payment_item_id == PaymentItem.id)
+            .where(PaymentItem.payment_id == payment.id)
+            .order_by(Refund.id)
+        )
+    )
 
 
 def history(session: Session, user: User, page: int, per_page: int = 20) -> tuple[list[Payment], int]:

@@ -128,9 +128,9 @@ def history():
 def detail(reference: str):
     session = get_session()
     payment = _own_payment(reference)
-    return render_template(
-        "payments/detail.html", payment=payment, receipts=receipts.receipts_of(session, payment)
-    )
+    issued = receipts.receipts_of(session, payment)
+    refunds = services.refunds_of(session, payment)
+    return render_template("payments/detail.html", payment=payment, receipts=issued, refunds=refunds)
 
 
 @bp.get("/<reference>/receipts/<number>.pdf")

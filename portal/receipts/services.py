@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from portal.accounts.identity import mask_name
 from portal.agencies.models import Agency
 from portal.db import utcnow
-from portal.payments.models import Payment
+from portal.payments.models import ItemState, Payment, Refund
 from portal.payments.numbers import receipt_number
 from portal.receipts.models import Receipt, ReceiptKind
 
@@ -42,6 +42,9 @@ def receipt_facts(session: Session, receipt: Receipt, verify_url: str) -> dict:
     """Everything a receipt shows, as plain values: the PDF template never sees an ORM object."""
     payment = receipt.payment
     names = {agency.id: agency for agency in session.scalars(select(Agency))}
+    lines, reason = [(item, item.amount_fen) for item in payment.items], ""
+    if receipt.kind is ReceiptKind.REFUND:
+        lines, reason = _refunded_lines(session, receipt, payment)
     return {
         "number": receipt.number,
         "kind": receipt.kind.value,
@@ -52,6 +55,7 @@ def receipt_facts(session: Session, receipt: Receipt, verify_url: str) -> dict:
         "paid_at": payment.paid_at,
         "state": payment.state.value,
         "verify_url": verify_url,
+        "reason": reason,
         "lines": [
             {
                 "agency_zh": names[item.agency_id].name_zh,
@@ -61,12 +65,22 @@ def receipt_facts(session: Session, receipt: Receipt, verify_url: str) -> dict:
                 "period": item.period,
                 "description": item.description,
                 "payer": mask_name(item.payer_name),
-                "amount_fen": item.amount_fen,
+                "amount_fen": amount,
                 "state": item.state.value,
             }
-            for item in payment.items
+            for item, amount in lines
         ],
     }
+
+
+def _refunded_lines(session: Session, receipt: Receipt, payment: Payment) -> tuple[list, str]:
+    """The bill a refund receipt is for, with the amount refunded and why: a finance refund names its
+    transfer; otherwise the agency refused the bill."""
+    refund = session.scalar(select(Refund).where(Refund.transfer_reference == receipt.transfer_reference))
+    if refund is not None:
+        return [(refund.item, refund.amount_fen)], refund.reason
+    refused = [item for item in payment.items if item.state is ItemState.REJECTED]
+    return [(item, item.refunded_fen) for item in refused], "收费机构拒收 Refused by the agency"
 
 
 # A stored PDF never changes, so this process keeps the most recently served ones: a repeated download

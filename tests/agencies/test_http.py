@@ -83,9 +83,24 @@ def test_confirmation_is_idempotent_by_payment_id_and_a_refund_notice_reopens_th
 
     assert first.accepted and first == again
     assert adapter(fresh_sandbox).lookup(query)[0].status is BillStatus.PAID
-    notice = RefundNotice("R-1", "PAY-1", "traffic", "5001012026000123", 23_000, datetime.now(UTC), "test")
-    assert adapter(fresh_sandbox).notify_refund(notice).accepted
+    part = RefundNotice("R-1", "PAY-1", "traffic", "5001012026000123", 3_000, datetime.now(UTC), "test")
+    assert adapter(fresh_sandbox).notify_refund(part).accepted
+    assert adapter(fresh_sandbox).lookup(query)[0].status is BillStatus.PAID  # a part refund: still paid
+    rest = RefundNotice("R-2", "PAY-1", "traffic", "5001012026000123", 20_000, datetime.now(UTC), "test")
+    adapter(fresh_sandbox).notify_refund(rest)
     assert adapter(fresh_sandbox).lookup(query)[0].status is not BillStatus.PAID
+
+
+def test_a_part_payment_leaves_what_is_left_to_pay(fresh_sandbox):
+    query = BillQuery("traffic", (("notice_no", "5001012026000123"), ("plate", "渝A12345")))
+    before = adapter(fresh_sandbox).lookup(query)[0]
+
+    adapter(fresh_sandbox).confirm_payment(
+        PaymentConfirmation("PAY-2", "traffic", "5001012026000123", 5_000, datetime.now(UTC))
+    )
+
+    after = adapter(fresh_sandbox).lookup(query)[0]
+    assert after.total_fen == before.total_fen - 5_000 and after.status is before.status
 
 
 def test_wrong_secret_is_refused_by_the_agency(sandbox, app):

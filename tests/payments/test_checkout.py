@@ -87,6 +87,7 @@ def test_insufficient_balance_is_refused_with_a_clear_message_and_moves_nothing(
     db.execute(Bill.__table__.update().where(Bill.bill_no == "W-2").values(amount_fen=60_000))
     html = review(client, ["W-2"]).get_data(as_text=True)
 
+    assert "less than the total due" in html  # said before the resident tries
     response = client.post("/payments/confirm", data=confirm_form(html))
 
     assert response.status_code == 409

@@ -1,6 +1,8 @@
+import io
 import re
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from portal.bills.models import Bill, StoredBillStatus
@@ -111,7 +113,10 @@ def test_the_resident_sees_the_refund_and_its_receipt(app, client, db, paid, res
 
     page = client.get(f"/payments/{paid.reference}").get_data(as_text=True)
 
-    assert "Refund receipt" in page and "¥20.00" in page
+    assert "Refund receipt" in page and "¥20.00" in page and "Paid twice" in page  # the reason
     number = db.scalar(select(Receipt.number).where(Receipt.kind == ReceiptKind.REFUND))
     pdf = client.get(f"/payments/{paid.reference}/receipts/{number}.pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    text = "".join("".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(pdf.data)).pages)
+    assert "退款凭证" in text and "贰拾元整" in text and "Paidtwice" in text and "W-2" in text
+    assert "W-1" not in text  # a refund receipt lists the refunded bill only

@@ -160,3 +160,13 @@ def test_staff_have_no_wallet_pages(client, db):
     login(client, ClerkFactory().email)
 
     assert client.get("/wallet/").status_code == 403
+
+
+@pytest.mark.parametrize(
+    "query", ["date_to=9999-12-31", "date_from=0001-01-01", "date_to=9999-12-31&format=csv"]
+)
+def test_statement_refuses_dates_out_of_range_with_a_message(client, resident, query):
+    response = client.get(f"/wallet/statement?{query}")
+
+    assert response.status_code in (200, 400)
+    assert "Enter a date between 2000 and 2099" in response.get_data(as_text=True)
