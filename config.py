@@ -208,6 +208,11 @@ class Config:
         self.OUTBOX_GIVE_UP_SECONDS = _int(env, "OUTBOX_GIVE_UP_SECONDS", 3 * 24 * 3600)
         self.OUTBOX_BACKOFF_BASE_SECONDS = _int(env, "OUTBOX_BACKOFF_BASE_SECONDS", 30)
         self.OUTBOX_POLL_SECONDS = _int(env, "OUTBOX_POLL_SECONDS", 1)
+        # Clerks' bill batches: size and row limits; an .xlsx may unpack to at most this much.
+        self.BATCH_MAX_BYTES = _int(env, "BATCH_MAX_BYTES", 50 * 1024 * 1024)
+        self.BATCH_MAX_ROWS = _int(env, "BATCH_MAX_ROWS", 500_000)
+        self.BATCH_MAX_UNCOMPRESSED_BYTES = _int(env, "BATCH_MAX_UNCOMPRESSED_BYTES", 200 * 1024 * 1024)
+        self.MAX_CONTENT_LENGTH = self.BATCH_MAX_BYTES + 1024 * 1024  # the largest request at all
         # Receipts print a verification link; it must be the address residents reach the portal at.
         self.PORTAL_BASE_URL = env.get("PORTAL_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
         self.RECEIPT_SIGNING_KEY = env.get("RECEIPT_SIGNING_KEY") or self.SECRET_KEY

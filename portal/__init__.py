@@ -47,6 +47,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.accounts.views import bp as accounts_bp
     from portal.admin.views import bp as admin_bp
     from portal.agencies.views import bp as agencies_bp
+    from portal.batches.views import bp as batches_bp
     from portal.bills.views import bp as bills_bp
     from portal.main.views import bp as main_bp
     from portal.payments.operations import bp as operations_bp
@@ -56,7 +57,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.wallet.views import bp as wallet_bp
 
     blueprints = (main_bp, accounts_bp, agencies_bp, admin_bp, bills_bp, wallet_bp, wallet_api_bp)
-    for blueprint in (*blueprints, payments_bp, receipts_bp, operations_bp):
+    for blueprint in (*blueprints, payments_bp, receipts_bp, operations_bp, batches_bp):
         app.register_blueprint(blueprint)
 
 

@@ -3,6 +3,7 @@
 from portal.accounts import models as accounts_models
 from portal.agencies import models as agencies_models
 from portal.audit import models as audit_models
+from portal.batches import models as batches_models
 from portal.bills import models as bills_models
 from portal.db import Base
 from portal.payments import models as payments_models
@@ -15,6 +16,7 @@ __all__ = [
     "accounts_models",
     "agencies_models",
     "audit_models",
+    "batches_models",
     "bills_models",
     "metadata",
     "payments_models",

@@ -50,6 +50,7 @@ class Bill(Base):
         default=StoredBillStatus.UNPAID,
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("bill_batches.id"), index=True)  # last loaded by
 
     agency: Mapped[Agency] = relationship()
 

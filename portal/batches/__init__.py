@@ -1,0 +1,1 @@
+"""Clerk bill-batch uploads: read CSV or Excel, validate, preview, commit all or nothing, withdraw."""

@@ -1,0 +1,66 @@
+"""Uploaded bill batches: the file as received (until committed), what its preview found, and who did what."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Enum, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
+
+from portal.agencies.models import Agency
+from portal.db import Base, utcnow
+
+
+class BatchStatus(enum.StrEnum):
+    PREVIEWED = "previewed"  # checked; nothing changed yet
+    COMMITTED = "committed"
+    WITHDRAWN = "withdrawn"  # committed, then its unpaid bills were cancelled
+    DISCARDED = "discarded"  # the clerk did not commit it
+
+
+STATUS_LABELS = {
+    BatchStatus.PREVIEWED: _l("Checked, not loaded"),
+    BatchStatus.COMMITTED: _l("Loaded"),
+    BatchStatus.WITHDRAWN: _l("Withdrawn"),
+    BatchStatus.DISCARDED: _l("Discarded"),
+}
+
+
+class Batch(Base):
+    __tablename__ = "bill_batches"
+    __table_args__ = (Index("ix_bill_batches_agency_sha", "agency_id", "content_sha256"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    upload_id: Mapped[str] = mapped_column(String(24), unique=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    uploaded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    file_name: Mapped[str] = mapped_column(String(200))  # shown only, never used as a path
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int]
+    file_kind: Mapped[str] = mapped_column(String(10))
+    encoding: Mapped[str] = mapped_column(String(20))
+    content: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))  # dropped once committed
+    status: Mapped[BatchStatus] = mapped_column(
+        Enum(
+            BatchStatus,
+            name="batch_status",
+            native_enum=False,
+            length=20,
+            values_callable=lambda e: [m.value for m in e],
+        )
+    )
+    rows_new: Mapped[int] = mapped_column(default=0)
+    rows_changed: Mapped[int] = mapped_column(default=0)
+    rows_unchanged: Mapped[int] = mapped_column(default=0)
+    rows_invalid: Mapped[int] = mapped_column(default=0)
+    errors_json: Mapped[str] = deferred(mapped_column(Text, default="[]"))  # every row error
+    changes_json: Mapped[str] = deferred(mapped_column(Text, default="[]"))  # the first changed bills
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    committed_at: Mapped[datetime | None]
+    committed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    withdrawn_at: Mapped[datetime | None]
+    withdrawn_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    agency: Mapped[Agency] = relationship()
