@@ -213,6 +213,8 @@ class Config:
         self.BATCH_MAX_ROWS = _int(env, "BATCH_MAX_ROWS", 500_000)
         self.BATCH_MAX_UNCOMPRESSED_BYTES = _int(env, "BATCH_MAX_UNCOMPRESSED_BYTES", 200 * 1024 * 1024)
         self.MAX_CONTENT_LENGTH = self.BATCH_MAX_BYTES + 1024 * 1024  # the largest request at all
+        # Files larger than this are checked and loaded by the worker while the page shows progress.
+        self.BATCH_BACKGROUND_BYTES = _int(env, "BATCH_BACKGROUND_BYTES", 2 * 1024 * 1024)
         # Receipts print a verification link; it must be the address residents reach the portal at.
         self.PORTAL_BASE_URL = env.get("PORTAL_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
         self.RECEIPT_SIGNING_KEY = env.get("RECEIPT_SIGNING_KEY") or self.SECRET_KEY

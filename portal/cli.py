@@ -19,7 +19,7 @@ users_cli = AppGroup("users", help="Staff accounts.")
 demo_cli = AppGroup("demo", help="Demonstration data.")
 wallet_cli = AppGroup("wallet", help="The wallet ledger.")
 agencies_cli = AppGroup("agencies", help="Agency systems.")
-outbox_cli = AppGroup("outbox", help="Deliveries to agencies and receipt rendering.")
+outbox_cli = AppGroup("outbox", help="The worker: deliveries to agencies, receipts, large bill batches.")
 
 
 @agencies_cli.command("sandbox")
@@ -119,9 +119,10 @@ def wallet_purge_keys() -> None:
 @click.option("--once", is_flag=True, help="Stop when no message is due instead of waiting for more.")
 def outbox_run(once: bool) -> None:
     """Deliver outbox messages (several workers may run at once on PostgreSQL)."""
-    from portal.payments import delivery, outbox
+    from portal import worker
+    from portal.payments import outbox
 
-    delivered = outbox.run(get_database(), delivery.HANDLERS, once=once)
+    delivered = outbox.run(get_database(), worker.HANDLERS, once=once)
     click.echo(f"{delivered} messages delivered")
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0006
 Revises: 0005
-Create Date: 2026-11-26 13:03:28.010085
+Create Date: 2026-11-26 13:11:40.907261
 """
 
 from __future__ import annotations
@@ -32,7 +32,10 @@ def upgrade() -> None:
         sa.Column(
             "status",
             sa.Enum(
+                "checking",
                 "previewed",
+                "loading",
+                "failed",
                 "committed",
                 "withdrawn",
                 "discarded",
@@ -46,7 +49,10 @@ def upgrade() -> None:
         sa.Column("rows_changed", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("rows_unchanged", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("rows_invalid", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("errors_json", sa.Text(), nullable=True),
+        sa.Column("rows_estimate", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("progress_rows", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("job_error", sa.String(length=500), nullable=False),
+        sa.Column("error_report", sa.Text(), nullable=True),
         sa.Column("changes_json", sa.Text(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("committed_at", sa.DateTime(timezone=True), nullable=True),

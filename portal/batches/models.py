@@ -14,14 +14,20 @@ from portal.db import Base, utcnow
 
 
 class BatchStatus(enum.StrEnum):
+    CHECKING = "checking"  # a large file, being checked by the worker
     PREVIEWED = "previewed"  # checked; nothing changed yet
+    LOADING = "loading"  # a large file, being loaded by the worker
+    FAILED = "failed"  # the worker could not check it (the message says why)
     COMMITTED = "committed"
     WITHDRAWN = "withdrawn"  # committed, then its unpaid bills were cancelled
     DISCARDED = "discarded"  # the clerk did not commit it
 
 
 STATUS_LABELS = {
+    BatchStatus.CHECKING: _l("Being checked"),
     BatchStatus.PREVIEWED: _l("Checked, not loaded"),
+    BatchStatus.LOADING: _l("Being loaded"),
+    BatchStatus.FAILED: _l("Could not be checked"),
     BatchStatus.COMMITTED: _l("Loaded"),
     BatchStatus.WITHDRAWN: _l("Withdrawn"),
     BatchStatus.DISCARDED: _l("Discarded"),
@@ -55,7 +61,10 @@ class Batch(Base):
     rows_changed: Mapped[int] = mapped_column(default=0)
     rows_unchanged: Mapped[int] = mapped_column(default=0)
     rows_invalid: Mapped[int] = mapped_column(default=0)
-    errors_json: Mapped[str] = deferred(mapped_column(Text, default="[]"))  # every row error
+    rows_estimate: Mapped[int | None]  # lines in a CSV, for the progress bar
+    progress_rows: Mapped[int] = mapped_column(default=0)  # rows the worker has done so far
+    job_error: Mapped[str] = mapped_column(String(500), default="")
+    error_report: Mapped[str] = deferred(mapped_column(Text, default=""))  # every row error, as CSV
     changes_json: Mapped[str] = deferred(mapped_column(Text, default="[]"))  # the first changed bills
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     committed_at: Mapped[datetime | None]

@@ -39,8 +39,8 @@ def read_upload(content: bytes, *, max_uncompressed: int) -> ReadFile:
         raise ValidationFailed(
             _("This is not a CSV or Excel file. Upload the bills as .csv or .xlsx."), field="file"
         )
-    text, encoding = decode_text(content)
-    return _read_csv(text, encoding)
+    encoding = detect_encoding(content)
+    return _read_csv(content, encoding)
 
 
 def _looks_binary(content: bytes) -> bool:
@@ -50,22 +50,32 @@ def _looks_binary(content: bytes) -> bool:
     return b"\x00" in head
 
 
-def decode_text(content: bytes) -> tuple[str, str]:
-    """The text and the encoding it was in. GB18030 is tried after UTF-8: a GBK file is rarely valid
-    UTF-8, and a UTF-8 file read as GB18030 would be silently garbled, so the order matters."""
+def detect_encoding(content: bytes) -> str:
+    """The encoding the whole file decodes in, checked piece by piece (the text is never held whole).
+    GB18030 is tried after UTF-8: a GBK file is rarely valid UTF-8, and a UTF-8 file read as GB18030
+    would be silently garbled, so the order matters."""
     if content.startswith(codecs.BOM_UTF8):
-        return content[3:].decode("utf-8"), "utf-8-sig"
-    if content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            return content.decode("utf-16"), "utf-16"
-        except UnicodeDecodeError as error:
-            raise _undecodable() from error
-    for encoding in ("utf-8", "gb18030"):
-        try:
-            return content.decode(encoding), encoding
-        except UnicodeDecodeError:
-            continue
+        candidates = ("utf-8-sig",)
+    elif content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        candidates = ("utf-16",)
+    else:
+        candidates = ("utf-8", "gb18030")
+    for encoding in candidates:
+        if _decodes(content, encoding):
+            return encoding
     raise _undecodable()
+
+
+def _decodes(content: bytes, encoding: str, piece: int = 1 << 20) -> bool:
+    decoder = codecs.getincrementaldecoder(encoding)()
+    view = memoryview(content)
+    try:
+        for start in range(0, len(content), piece):
+            decoder.decode(view[start : start + piece])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _undecodable() -> ValidationFailed:
@@ -78,8 +88,8 @@ def _undecodable() -> ValidationFailed:
     )
 
 
-def _read_csv(text: str, encoding: str) -> ReadFile:
-    lines = csv.reader(io.StringIO(text, newline=""))
+def _read_csv(content: bytes, encoding: str) -> ReadFile:
+    lines = csv.reader(io.TextIOWrapper(io.BytesIO(content), encoding=encoding, newline=""))
     header = next(lines, None)
     if not header:
         raise ValidationFailed(_("The file has no header row."), field="file")

@@ -3,10 +3,12 @@ in the request's one transaction; a withdrawal cancels the batch's bills nobody 
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -17,15 +19,18 @@ from portal.accounts.models import User
 from portal.agencies.models import Agency
 from portal.audit.services import record
 from portal.batches.models import Batch, BatchStatus
-from portal.batches.reading import read_upload
+from portal.batches.reading import ReadFile, read_upload
 from portal.batches.rows import BillRow, RowError, check_row, map_header
 from portal.bills.models import Bill, StoredBillStatus
 from portal.db import utcnow
 from portal.errors import NotFound, ValidationFailed
+from portal.payments import outbox
 from portal.payments.models import PaymentItem
 from portal.payments.numbers import random_code
 
 CHUNK = 2_000
+CHECK_TOPIC = "batch.check"
+COMMIT_TOPIC = "batch.commit"
 SHOWN_CHANGES = 200
 COMPARED = (
     "account_reference",
@@ -38,54 +43,96 @@ COMPARED = (
 )
 
 
+SHOWN_ERRORS = 50
+
+
 @dataclass
 class Checked:
-    """What a file holds, row by row, against the agency's bills now."""
+    """What a file holds, row by row, against the agency's bills now: counts, the first errors and
+    changes for the page, and every error as CSV text (rows themselves are never all held at once)."""
 
-    new: list[BillRow] = field(default_factory=list)
-    changed: list[tuple[int, BillRow]] = field(default_factory=list)  # (bill id, row)
+    new: int = 0
+    changed: int = 0
     unchanged: int = 0
-    errors: list[RowError] = field(default_factory=list)
-    changes: list[dict] = field(default_factory=list)  # the first few, for the page
-    invalid_lines: set[int] = field(default_factory=set)
+    invalid: int = 0
+    rows: int = 0
+    shown_errors: list[RowError] = field(default_factory=list)
+    changes: list[dict] = field(default_factory=list)
+    report: io.StringIO = field(default_factory=io.StringIO)
+    _last_invalid_line: int = 0
+
+    def add_errors(self, errors: list[RowError]) -> None:
+        writer = csv.writer(self.report)
+        for error in errors:
+            if error.line != self._last_invalid_line:
+                self.invalid += 1
+                self._last_invalid_line = error.line
+            if len(self.shown_errors) < SHOWN_ERRORS:
+                self.shown_errors.append(error)
+            writer.writerow([error.line, error.column, error.message])
 
 
-def check_file(session: Session, agency: Agency, content: bytes) -> tuple[Checked, str, str]:
-    """Read and check every row; returns the result, the file kind and its encoding."""
-    limits = current_app.config
-    read = read_upload(content, max_uncompressed=limits["BATCH_MAX_UNCOMPRESSED_BYTES"])
+# Called with each chunk's new rows and (bill id, row) changes, when a commit applies them.
+Apply = Callable[[list[BillRow], list[tuple[int, BillRow]]], None]
+
+
+# Told how many rows were checked so far, after each chunk (the page shows it for background batches).
+Progress = Callable[[int], None]
+
+
+def open_file(content: bytes) -> tuple[ReadFile, dict[str, int]]:
+    """The quick checks, done while the clerk waits: what the file is, its encoding, its header."""
+    if len(content) > current_app.config["BATCH_MAX_BYTES"]:
+        raise ValidationFailed(_("The file is larger than the size limit."), field="file")
+    read = read_upload(content, max_uncompressed=current_app.config["BATCH_MAX_UNCOMPRESSED_BYTES"])
     positions, problems = map_header(read.header)
     if problems:
         raise ValidationFailed(" ".join(problems), field="file")
+    return read, positions
+
+
+def check_rows(
+    session: Session,
+    agency: Agency,
+    read: ReadFile,
+    positions: dict[str, int],
+    apply: Apply | None = None,
+    progress: Progress | None = None,
+) -> Checked:
+    """Check every row a chunk at a time against the agency's bills (and apply each chunk, when
+    committing): memory stays bounded by the chunk, whatever the file's length."""
+    limit = current_app.config["BATCH_MAX_ROWS"]
     checked = Checked()
     seen: dict[str, int] = {}
     count = 0
+    bill_column = read.header[positions["bill_no"]]
     for chunk in _chunks(read.rows):
         count += len(chunk)
-        if count > limits["BATCH_MAX_ROWS"]:
+        if count > limit:
             raise ValidationFailed(
-                _("The file has more than %(rows)d rows. Split it up.", rows=limits["BATCH_MAX_ROWS"]),
-                field="file",
+                _("The file has more than %(rows)d rows. Split it up.", rows=limit), field="file"
             )
         rows = []
         for line, cells in chunk:
             result = check_row(line, cells, positions, read.header)
             if isinstance(result, list):
-                _invalid(checked, result)
+                checked.add_errors(result)
             elif result.bill_no in seen:
-                message = _(
-                    "Bill number %(bill)s is also on line %(line)d.",
-                    bill=result.bill_no,
-                    line=seen[result.bill_no],
-                )
-                _invalid(checked, [RowError(line, read.header[positions["bill_no"]], message)])
+                first = seen[result.bill_no]
+                message = _("Bill number %(bill)s is also on line %(line)d.", bill=result.bill_no, line=first)
+                checked.add_errors([RowError(line, bill_column, message)])
             else:
                 seen[result.bill_no] = line
                 rows.append(result)
-        _compare(session, agency, rows, checked, read.header[positions["bill_no"]])
+        new, changed = _compare(session, agency, rows, checked, bill_column)
+        if apply is not None and not checked.invalid:
+            apply(new, changed)
+        if progress is not None:
+            progress(count)
     if count == 0:
         raise ValidationFailed(_("The file has a header but no bills."), field="file")
-    return checked, read.kind, read.encoding
+    checked.rows = count
+    return checked
 
 
 def _chunks(rows: Iterator) -> Iterator[list]:
@@ -99,15 +146,12 @@ def _chunks(rows: Iterator) -> Iterator[list]:
         yield chunk
 
 
-def _invalid(checked: Checked, errors: list[RowError]) -> None:
-    checked.errors.extend(errors)
-    checked.invalid_lines.update(error.line for error in errors)
-
-
-def _compare(session: Session, agency: Agency, rows: list[BillRow], checked: Checked, column: str) -> None:
+def _compare(session: Session, agency: Agency, rows: list[BillRow], checked: Checked, column: str):
     """New, changed or unchanged against the stored bills; paid bills and bills being paid may not change."""
+    new: list[BillRow] = []
+    changed: list[tuple[int, BillRow]] = []
     if not rows:
-        return
+        return new, changed
     numbers = [row.bill_no for row in rows]
     stored = {
         bill.bill_no: bill
@@ -127,7 +171,7 @@ def _compare(session: Session, agency: Agency, rows: list[BillRow], checked: Che
     for row in rows:
         bill = stored.get(row.bill_no)
         if bill is None:
-            checked.new.append(row)
+            new.append(row)
             continue
         differences = {name: (getattr(bill, name), getattr(row, name)) for name in COMPARED}
         differences = {name: pair for name, pair in differences.items() if pair[0] != pair[1]}
@@ -137,9 +181,9 @@ def _compare(session: Session, agency: Agency, rows: list[BillRow], checked: Che
             message = _(
                 "Bill %(bill)s is already paid or being paid; it cannot be changed.", bill=row.bill_no
             )
-            _invalid(checked, [RowError(row.line, column, message)])
+            checked.add_errors([RowError(row.line, column, message)])
         else:
-            checked.changed.append((bill.id, row))
+            changed.append((bill.id, row))
             if len(checked.changes) < SHOWN_CHANGES:
                 checked.changes.append(
                     {
@@ -147,13 +191,16 @@ def _compare(session: Session, agency: Agency, rows: list[BillRow], checked: Che
                         "changes": {k: [str(a), str(b)] for k, (a, b) in differences.items()},
                     }
                 )
+    checked.new += len(new)
+    checked.changed += len(changed)
+    return new, changed
 
 
-def preview(session: Session, user: User, agency: Agency, file_name: str, content: bytes) -> Batch:
-    """Check an uploaded file and keep it for a commit; no bill changes."""
-    if len(content) > current_app.config["BATCH_MAX_BYTES"]:
-        raise ValidationFailed(_("The file is larger than the size limit."), field="file")
-    checked, kind, encoding = check_file(session, agency, content)
+def upload(session: Session, user: User, agency: Agency, file_name: str, content: bytes) -> Batch:
+    """Keep an uploaded file as a batch and check its rows: now, or for a large file in the worker (the
+    batch page follows its progress). No bill changes."""
+    read, positions = open_file(content)
+    background = len(content) > current_app.config["BATCH_BACKGROUND_BYTES"]
     batch = Batch(
         upload_id="U" + random_code(15),
         agency_id=agency.id,
@@ -161,20 +208,27 @@ def preview(session: Session, user: User, agency: Agency, file_name: str, conten
         file_name=_display_name(file_name),
         content_sha256=hashlib.sha256(content).hexdigest(),
         size_bytes=len(content),
-        file_kind=kind,
-        encoding=encoding,
+        file_kind=read.kind,
+        encoding=read.encoding,
         content=content,
-        status=BatchStatus.PREVIEWED,
-        rows_new=len(checked.new),
-        rows_changed=len(checked.changed),
-        rows_unchanged=checked.unchanged,
-        rows_invalid=len(checked.invalid_lines),
-        errors_json=json.dumps([asdict(error) for error in checked.errors], ensure_ascii=False),
-        changes_json=json.dumps(checked.changes, ensure_ascii=False),
+        status=BatchStatus.CHECKING if background else BatchStatus.PREVIEWED,
+        rows_estimate=content.count(b"\n") if read.kind == "csv" else None,
     )
+    if not background:
+        store_check(batch, check_rows(session, agency, read, positions))
     session.add(batch)
-    record(session, f"user:{user.id}", "batch.previewed", f"batch:{batch.upload_id}", file=batch.file_name)
+    session.flush()  # the background job names the batch by id
+    if background:
+        outbox.enqueue(session, CHECK_TOPIC, f"batch-check:{batch.id}", {"batch": batch.id})
+    record(session, f"user:{user.id}", "batch.uploaded", f"batch:{batch.upload_id}", file=batch.file_name)
     return batch
+
+
+def store_check(batch: Batch, checked: Checked) -> None:
+    batch.rows_new, batch.rows_changed = checked.new, checked.changed
+    batch.rows_unchanged, batch.rows_invalid = checked.unchanged, checked.invalid
+    batch.error_report = checked.report.getvalue()
+    batch.changes_json = json.dumps(checked.changes, ensure_ascii=False)
 
 
 def _display_name(name: str) -> str:
@@ -205,29 +259,41 @@ def batch_of(session: Session, agency: Agency, upload_id: str, *, for_update: bo
 
 
 def commit(session: Session, user: User, agency: Agency, upload_id: str) -> Batch:
-    """Apply every row, checked again now (bills may have been paid since the preview), or none."""
+    """Load the batch's bills: now, or for a large file in the worker (all rows or none either way)."""
     batch = batch_of(session, agency, upload_id, for_update=True)
-    if batch.status is BatchStatus.COMMITTED:
+    if batch.status in (BatchStatus.COMMITTED, BatchStatus.LOADING):
         return batch  # a second click of the same confirm button
     if batch.status is not BatchStatus.PREVIEWED:
         raise ValidationFailed(_("This batch can no longer be committed."))
     if batch.rows_invalid:
         raise ValidationFailed(_("Correct the rows with errors and upload the file again."))
-    checked, _kind, _encoding = check_file(session, agency, batch.content)
-    if checked.errors:
+    batch.committed_by = user.id
+    if batch.size_bytes > current_app.config["BATCH_BACKGROUND_BYTES"]:
+        batch.status, batch.progress_rows = BatchStatus.LOADING, 0
+        outbox.enqueue(session, COMMIT_TOPIC, f"batch-commit:{batch.id}", {"batch": batch.id})
+        return batch
+    return commit_now(session, batch)
+
+
+def commit_now(session: Session, batch: Batch, progress: Progress | None = None) -> Batch:
+    """Apply every row, checked again now (bills may have been paid since the preview), or none: what
+    was applied is rolled back with the transaction when a row fails."""
+    now = utcnow()
+    agency = session.get(Agency, batch.agency_id)
+
+    def apply(new: list[BillRow], changed: list[tuple[int, BillRow]]) -> None:
+        _apply(session, agency, batch, new, changed, now)
+
+    read, positions = open_file(batch.content)
+    checked = check_rows(session, agency, read, positions, apply=apply, progress=progress)
+    if checked.invalid:
         raise ValidationFailed(_("Bills changed since the preview: upload the file again to see why."))
-    _apply(session, agency, batch, checked)
-    batch.status = BatchStatus.COMMITTED
-    batch.committed_at, batch.committed_by = utcnow(), user.id
-    batch.rows_new, batch.rows_changed, batch.rows_unchanged = (
-        len(checked.new),
-        len(checked.changed),
-        checked.unchanged,
-    )
+    batch.status, batch.committed_at = BatchStatus.COMMITTED, now
+    batch.rows_new, batch.rows_changed, batch.rows_unchanged = checked.new, checked.changed, checked.unchanged
     batch.content = None  # the bills hold it now; the hash still spots a re-upload
     record(
         session,
-        f"user:{user.id}",
+        f"user:{batch.committed_by}",
         "batch.committed",
         f"batch:{batch.upload_id}",
         new=batch.rows_new,
@@ -236,9 +302,8 @@ def commit(session: Session, user: User, agency: Agency, upload_id: str) -> Batc
     return batch
 
 
-def _apply(session: Session, agency: Agency, batch: Batch, checked: Checked) -> None:
-    now = utcnow()
-    for start in range(0, len(checked.new), CHUNK):
+def _apply(session, agency, batch, new: list[BillRow], changed: list[tuple[int, BillRow]], now) -> None:
+    for start in range(0, len(new), CHUNK):
         session.execute(
             Bill.__table__.insert(),
             [
@@ -250,10 +315,10 @@ def _apply(session: Session, agency: Agency, batch: Batch, checked: Checked) -> 
                     "created_at": now,
                     "batch_id": batch.id,
                 }
-                for row in checked.new[start : start + CHUNK]
+                for row in new[start : start + CHUNK]
             ],
         )
-    for bill_id, row in checked.changed:
+    for bill_id, row in changed:
         session.execute(
             update(Bill)
             .where(Bill.id == bill_id, Bill.status == StoredBillStatus.UNPAID)
@@ -300,8 +365,14 @@ def history(session: Session, agency: Agency) -> list[Batch]:
     )
 
 
-def row_errors(batch: Batch) -> list[dict]:
-    return json.loads(batch.errors_json or "[]")
+def row_errors(batch: Batch, limit: int | None = None) -> list[dict]:
+    """The batch's row errors from its stored report (all of them, or the first ``limit``)."""
+    errors = []
+    for line, column, message in csv.reader(io.StringIO(batch.error_report or "")):
+        if limit is not None and len(errors) >= limit:
+            break
+        errors.append({"line": int(line), "column": column, "message": message})
+    return errors
 
 
 def bill_changes(batch: Batch) -> list[dict]:

@@ -14,7 +14,7 @@ from portal.accounts.auth import agency_in_scope, role_required
 from portal.accounts.models import Role, User
 from portal.batches import services, templates
 from portal.batches.forms import UploadForm
-from portal.batches.models import STATUS_LABELS
+from portal.batches.models import STATUS_LABELS, BatchStatus
 from portal.batches.rows import COLUMNS
 from portal.db import get_session
 from portal.errors import NotFound, PortalError
@@ -52,7 +52,7 @@ def upload(code: str):
     form = UploadForm()
     if form.validate_on_submit():
         try:
-            batch = services.preview(
+            batch = services.upload(
                 session, current_user, agency, form.file.data.filename, form.file.data.read()
             )
         except PortalError as error:
@@ -72,7 +72,7 @@ def preview(code: str, upload_id: str):
         "batches/preview.html",
         agency=agency,
         batch=batch,
-        errors=services.row_errors(batch)[:50],
+        errors=services.row_errors(batch, limit=services.SHOWN_ERRORS),
         changes=services.bill_changes(batch)[:50],
         earlier=services.earlier_commit(session, batch),
         names=_names(session, batch, services.earlier_commit(session, batch)),
@@ -89,12 +89,14 @@ def _names(session, *batches) -> dict[int, str]:
 @bp.post("/<upload_id>/commit")
 @role_required(Role.CLERK)
 def commit(code: str, upload_id: str):
-    return _act(
-        code,
-        upload_id,
-        lambda s, a: services.commit(s, current_user, a, upload_id),
-        _("The bills are loaded."),
-    )
+    def run(session, agency):
+        batch = services.commit(session, current_user, agency, upload_id)
+        if batch.status is BatchStatus.LOADING:
+            flash(_("The bills are being loaded. You can leave this page; loading goes on."), "info")
+        else:
+            flash(_("The bills are loaded."), "success")
+
+    return _act(code, upload_id, run, None)
 
 
 @bp.post("/<upload_id>/withdraw")
@@ -129,6 +131,21 @@ def _act(code: str, upload_id: str, action, done: str | None):
     if done:
         flash(done, "success")
     return redirect(url_for("batches.preview", code=code, upload_id=upload_id))
+
+
+@bp.get("/<upload_id>/status.json")
+@role_required(*STAFF)
+def status(code: str, upload_id: str):
+    """What the batch page polls while the worker checks or loads a large file."""
+    agency = agency_in_scope(get_session(), current_user, code)
+    batch = _batch(agency, upload_id)
+    return {
+        "status": batch.status.value,
+        "label": str(STATUS_LABELS[batch.status]),
+        "progress_rows": batch.progress_rows,
+        "rows_estimate": batch.rows_estimate,
+        "running": batch.status in (BatchStatus.CHECKING, BatchStatus.LOADING),
+    }
 
 
 @bp.get("/<upload_id>/errors.csv")

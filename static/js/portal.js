@@ -19,3 +19,35 @@
     window.setTimeout(function () { form.dataset.submitted = "false"; }, 5000);
   });
 })();
+
+// A large bill batch is checked or loaded by the worker: follow its progress without reloading, then
+// reload once it is done so the page shows the result.
+(function () {
+  "use strict";
+  var panel = document.querySelector("[data-batch-status]");
+  if (!panel || !window.fetch) {
+    return;
+  }
+  var rows = panel.querySelector("[data-batch-rows]");
+  var label = panel.querySelector("[data-batch-label]");
+  var bar = panel.querySelector("[data-batch-progress]");
+  function poll() {
+    window.fetch(panel.dataset.batchStatus, { credentials: "same-origin" })
+      .then(function (response) { return response.json(); })
+      .then(function (state) {
+        rows.textContent = state.progress_rows;
+        label.textContent = state.label;
+        if (state.rows_estimate) {
+          bar.max = state.rows_estimate;
+          bar.value = state.progress_rows;
+        }
+        if (state.running) {
+          window.setTimeout(poll, 1000);
+        } else {
+          window.location.reload();
+        }
+      })
+      .catch(function () { window.setTimeout(poll, 3000); });
+  }
+  window.setTimeout(poll, 1000);
+})();

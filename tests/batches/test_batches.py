@@ -245,3 +245,44 @@ def test_a_clerk_of_another_agency_gets_not_found(client, db, agency, clerk):
     page = client.get("/agencies/gas-batch/batches/").get_data(as_text=True)
     forged = client.post(f"{location}/commit", data={"csrf_token": csrf_token_from(page)})
     assert forged.status_code == 404 and bills(db, agency) == {}
+
+
+def run_worker(app):
+    from portal import worker
+    from portal.payments import outbox
+
+    with app.app_context():
+        return outbox.run(app.extensions["portal.db"], worker.HANDLERS, once=True)
+
+
+def test_a_large_file_is_checked_and_loaded_by_the_worker_with_progress(app, client, db, agency, clerk):
+    app.config["BATCH_BACKGROUND_BYTES"] = 100  # every file here counts as large
+    location = upload(client, (HEADER + ROWS).encode()).location
+
+    page = client.get(location).get_data(as_text=True)
+    assert "Being checked" in page and "data-batch-status" in page
+    state = client.get(f"{location}/status.json").get_json()
+    assert state["running"] is True and state["rows_estimate"] == 3
+    assert run_worker(app) == 1
+    state = client.get(f"{location}/status.json").get_json()
+    assert state == {**state, "status": "previewed", "running": False, "progress_rows": 2}
+
+    response = commit(client, location)
+    assert "being loaded" in client.get(response.location).get_data(as_text=True)
+    assert bills(db, agency) == {}  # not yet: the worker loads it
+    run_worker(app)
+    assert set(bills(db, agency)) == {"B-1", "B-2"}
+    assert client.get(f"{location}/status.json").get_json()["status"] == "committed"
+
+
+def test_a_large_file_that_fails_its_check_in_the_worker_says_why(app, client, db, agency, clerk):
+    app.config["BATCH_BACKGROUND_BYTES"] = 100
+    location = upload(client, (HEADER + ROWS).encode()).location
+    app.config["BATCH_MAX_ROWS"] = 1  # the limit shrank before the worker got to it
+
+    run_worker(app)
+
+    page = client.get(location).get_data(as_text=True)
+    # The worker has no reader's language: it writes the portal's first language, Chinese.
+    assert "Could not be checked" in page and "文件超过 1 行" in page
+    assert "Load these bills" not in page

@@ -1,0 +1,84 @@
+"""Large batches in the worker (outbox topics batch.check and batch.commit), with progress the batch page
+reads while the clerk waits, leaves or comes back."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from portal.batches import services
+from portal.batches.models import Batch, BatchStatus
+from portal.db import Database
+from portal.errors import PortalError
+
+
+def check_job(database: Database, payload: dict) -> Callable[[Session], None]:
+    batch_id = payload["batch"]
+    with database.sessionmaker() as session:
+        batch = session.get(Batch, batch_id)
+        if batch is None or batch.status is not BatchStatus.CHECKING:
+            return _nothing
+        try:
+            read, positions = services.open_file(batch.content)
+            checked = services.check_rows(
+                session, batch.agency, read, positions, progress=_progress(database, batch_id)
+            )
+        except PortalError as error:
+            message = error.message  # the name `error` is gone once the except block ends
+            return lambda s: _failed(s, batch_id, message)
+
+    def store(session: Session) -> None:
+        batch = session.get(Batch, batch_id, with_for_update=True)
+        if batch.status is BatchStatus.CHECKING:
+            services.store_check(batch, checked)
+            batch.status, batch.progress_rows = BatchStatus.PREVIEWED, checked.rows
+
+    return store
+
+
+def commit_job(database: Database, payload: dict) -> Callable[[Session], None]:
+    batch_id = payload["batch"]
+    # Progress goes through other connections while the load holds its transaction open; SQLite has one
+    # writer at a time, so there the page shows the load as running until it is done.
+    progress = _progress(database, batch_id) if database.engine.dialect.name != "sqlite" else None
+    try:
+        with database.write_transaction() as session:
+            batch = session.get(Batch, batch_id, with_for_update=True)
+            if batch is None or batch.status is not BatchStatus.LOADING:
+                return _nothing
+            services.commit_now(session, batch, progress=progress)
+    except PortalError as error:  # rolled back: no bill changed; the batch goes back to its preview
+        message = error.message
+        return lambda s: _back_to_preview(s, batch_id, message)
+    return _nothing
+
+
+def _progress(database: Database, batch_id: int) -> Callable[[int], None]:
+    def report(rows: int) -> None:
+        with database.write_transaction() as session:
+            session.execute(update(Batch).where(Batch.id == batch_id).values(progress_rows=rows))
+
+    return report
+
+
+def _failed(session: Session, batch_id: int, message: str) -> None:
+    session.execute(
+        update(Batch).where(Batch.id == batch_id).values(status=BatchStatus.FAILED, job_error=message[:500])
+    )
+
+
+def _back_to_preview(session: Session, batch_id: int, message: str) -> None:
+    session.execute(
+        update(Batch)
+        .where(Batch.id == batch_id)
+        .values(status=BatchStatus.PREVIEWED, job_error=message[:500])
+    )
+
+
+def _nothing(_session: Session) -> None:
+    return None
+
+
+HANDLERS = {services.CHECK_TOPIC: check_job, services.COMMIT_TOPIC: commit_job}
