@@ -54,6 +54,7 @@ def upgrade() -> None:
         sa.Column("job_error", sa.String(length=500), nullable=False),
         sa.Column("error_report", sa.Text(), nullable=True),
         sa.Column("changes_json", sa.Text(), nullable=True),
+        sa.Column("samples_json", sa.Text(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("committed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("committed_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),

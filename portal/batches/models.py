@@ -66,6 +66,7 @@ class Batch(Base):
     job_error: Mapped[str] = mapped_column(String(500), default="")
     error_report: Mapped[str] = deferred(mapped_column(Text, default=""))  # every row error, as CSV
     changes_json: Mapped[str] = deferred(mapped_column(Text, default="[]"))  # the first changed bills
+    samples_json: Mapped[str] = deferred(mapped_column(Text, default="[]"))  # the first new bills, as read
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     committed_at: Mapped[datetime | None]
     committed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -32,6 +32,7 @@ CHUNK = 2_000
 CHECK_TOPIC = "batch.check"
 COMMIT_TOPIC = "batch.commit"
 SHOWN_CHANGES = 200
+SHOWN_SAMPLES = 10
 COMPARED = (
     "account_reference",
     "payer_name",
@@ -58,6 +59,7 @@ class Checked:
     rows: int = 0
     shown_errors: list[RowError] = field(default_factory=list)
     changes: list[dict] = field(default_factory=list)
+    samples: list[dict] = field(default_factory=list)  # the first new bills, to show how the file was read
     report: io.StringIO = field(default_factory=io.StringIO)
     _last_invalid_line: int = 0
 
@@ -172,6 +174,8 @@ def _compare(session: Session, agency: Agency, rows: list[BillRow], checked: Che
         bill = stored.get(row.bill_no)
         if bill is None:
             new.append(row)
+            if len(checked.samples) < SHOWN_SAMPLES:
+                checked.samples.append({k: str(v) if v is not None else "" for k, v in vars(row).items()})
             continue
         differences = {name: (getattr(bill, name), getattr(row, name)) for name in COMPARED}
         differences = {name: pair for name, pair in differences.items() if pair[0] != pair[1]}
@@ -229,6 +233,7 @@ def store_check(batch: Batch, checked: Checked) -> None:
     batch.rows_unchanged, batch.rows_invalid = checked.unchanged, checked.invalid
     batch.error_report = checked.report.getvalue()
     batch.changes_json = json.dumps(checked.changes, ensure_ascii=False)
+    batch.samples_json = json.dumps(checked.samples, ensure_ascii=False)
 
 
 def _display_name(name: str) -> str:
@@ -373,6 +378,10 @@ def row_errors(batch: Batch, limit: int | None = None) -> list[dict]:
             break
         errors.append({"line": int(line), "column": column, "message": message})
     return errors
+
+
+def first_new_bills(batch: Batch) -> list[dict]:
+    return json.loads(batch.samples_json or "[]")
 
 
 def bill_changes(batch: Batch) -> list[dict]:

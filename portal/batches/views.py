@@ -26,9 +26,17 @@ bp = Blueprint("batches", __name__, url_prefix="/agencies/<code>/batches")
 @bp.record_once
 def _template_helpers(state) -> None:
     state.app.jinja_env.globals["batch_status_label"] = lambda value: str(STATUS_LABELS[value])
+    state.app.jinja_env.globals["encoding_label"] = lambda name: ENCODING_LABELS.get(name, name)
 
 
 STAFF = (Role.CLERK, Role.FINANCE, Role.ADMIN)
+ENCODING_LABELS = {
+    "utf-8": "UTF-8",
+    "utf-8-sig": "UTF-8 (BOM)",
+    "gb18030": "GBK / GB18030",
+    "utf-16": "UTF-16",
+    "xlsx": "Excel",
+}
 
 
 @bp.get("/")
@@ -74,6 +82,7 @@ def preview(code: str, upload_id: str):
         batch=batch,
         errors=services.row_errors(batch, limit=services.SHOWN_ERRORS),
         changes=services.bill_changes(batch)[:50],
+        samples=services.first_new_bills(batch),
         earlier=services.earlier_commit(session, batch),
         names=_names(session, batch, services.earlier_commit(session, batch)),
         form=ConfirmForm(),

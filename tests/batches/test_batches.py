@@ -54,6 +54,7 @@ def test_each_encoding_previews_and_commits_without_garbling(client, db, agency,
     assert response.status_code == 302
     page = client.get(response.location).get_data(as_text=True)
     assert "New bills" in page and db.scalar(select(func.count()).select_from(Bill)) == 0  # nothing yet
+    assert "张小三" in page and "¥1,234.50" in page  # the first bills as read: not garbled
     assert commit(client, response.location).status_code == 302
     stored = bills(db, agency)
     assert stored["B-1"].payer_name == "张小三" and stored["B-1"].amount_fen == 4_680
