@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import String, any_, bindparam, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from portal.accounts.models import User
@@ -148,6 +149,14 @@ def _chunks(rows: Iterator) -> Iterator[list]:
         yield chunk
 
 
+def _one_of(session: Session, column, values: list[str]):
+    """column IN (values). On PostgreSQL one array parameter (= ANY): a chunk's 2,000 numbers as 2,000
+    parameters made a statement too long for psycopg's cache and a generic plan that read every bill."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, values, type_=ARRAY(String)))
+    return column.in_(values)
+
+
 def _compare(session: Session, agency: Agency, rows: list[BillRow], checked: Checked, column: str):
     """New, changed or unchanged against the stored bills; paid bills and bills being paid may not change."""
     new: list[BillRow] = []
@@ -158,18 +167,21 @@ def _compare(session: Session, agency: Agency, rows: list[BillRow], checked: Che
     stored = {
         bill.bill_no: bill
         for bill in session.scalars(
-            select(Bill).where(Bill.agency_id == agency.id, Bill.bill_no.in_(numbers))
+            select(Bill).where(Bill.agency_id == agency.id, _one_of(session, Bill.bill_no, numbers))
         )
     }
-    being_paid = set(
-        session.scalars(
-            select(PaymentItem.bill_id).where(
-                PaymentItem.agency_id == agency.id,
-                PaymentItem.bill_id.in_(numbers),
-                PaymentItem.state == "awaiting",
+    existing = [number for number in numbers if number in stored]  # only stored bills can be being paid
+    being_paid = set()
+    if existing:
+        being_paid = set(
+            session.scalars(
+                select(PaymentItem.bill_id).where(
+                    PaymentItem.agency_id == agency.id,
+                    _one_of(session, PaymentItem.bill_id, existing),
+                    PaymentItem.state == "awaiting",
+                )
             )
         )
-    )
     for row in rows:
         bill = stored.get(row.bill_no)
         if bill is None:
