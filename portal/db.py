@@ -64,7 +64,11 @@ def build_engine(url: str, pre_ping: bool = False) -> Engine:
     """Create the engine with the per-backend settings the portal relies on."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # Connections to a file are cheap; enough of them that threads wait on SQLite's own lock (with
+        # its busy timeout) rather than time out waiting for a pool slot.
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=20, max_overflow=20
+        )
         _configure_sqlite(engine)
         return engine
     # Without a ping, a connection PostgreSQL dropped fails one request; SQLAlchemy then replaces the
