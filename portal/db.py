@@ -6,13 +6,14 @@ rolls back otherwise (indico's RH pattern); CLI commands and workers use ``with 
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import ClassVar
 
 from flask import Flask, Response, current_app, g, has_request_context, request
-from sqlalchemy import BigInteger, DateTime, Engine, Integer, MetaData, create_engine, event
+from sqlalchemy import BigInteger, DateTime, Engine, Enum, Integer, MetaData, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -54,6 +55,17 @@ BigInt = BigInteger().with_variant(Integer(), "sqlite")
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map: ClassVar[dict] = {datetime: UTCDateTime(), int: BigInt}
+
+
+def string_enum(enum_class: type[enum.Enum], name: str, length: int = 20) -> Enum:
+    """An enum stored as its values in a plain string column (no database enum type to migrate)."""
+    return Enum(
+        enum_class,
+        name=name,
+        native_enum=False,
+        length=length,
+        values_callable=lambda e: [m.value for m in e],
+    )
 
 
 def utcnow() -> datetime:

@@ -34,6 +34,7 @@ ERROR_TEXTS = {
     403: (_l("Access denied"), _l("You do not have permission to view this page.")),
     404: (_l("Page not found"), _l("If you typed the web address, check it is correct.")),
     405: (_l("Method not allowed"), _l("This page cannot be used that way. Go back and try again.")),
+    413: (_l("File too large"), _l("The file is larger than the size limit. Split it up and try again.")),
     429: (_l("Too many requests"), _l("You have tried too many times. Wait a minute and try again.")),
     500: (
         _l("Sorry, there is a problem with the service"),

@@ -6,11 +6,11 @@ import enum
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.agencies.models import Agency
-from portal.db import Base, utcnow
+from portal.db import Base, string_enum, utcnow
 
 
 class Role(enum.StrEnum):
@@ -49,12 +49,6 @@ TIER_LABELS = {
 }
 
 
-def _enum(enum_class: type[enum.Enum], name: str) -> Enum:
-    return Enum(
-        enum_class, name=name, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]
-    )
-
-
 class User(Base):
     __tablename__ = "users"
     __table_args__ = (
@@ -66,13 +60,13 @@ class User(Base):
     email: Mapped[str | None] = mapped_column(String(254), unique=True)
     phone: Mapped[str | None] = mapped_column(String(11), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[Role] = mapped_column(_enum(Role, "user_role"), default=Role.RESIDENT)
+    role: Mapped[Role] = mapped_column(string_enum(Role, "user_role"), default=Role.RESIDENT)
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), index=True)
     display_name: Mapped[str | None] = mapped_column(String(100))
     real_name: Mapped[str | None] = mapped_column(String(50))
     national_id: Mapped[str | None] = mapped_column(String(18), unique=True)
     verification_tier: Mapped[VerificationTier] = mapped_column(
-        _enum(VerificationTier, "verification_tier"), default=VerificationTier.BASIC
+        string_enum(VerificationTier, "verification_tier"), default=VerificationTier.BASIC
     )
     is_active: Mapped[bool] = mapped_column(default=True)
     must_change_password: Mapped[bool] = mapped_column(default=False)

@@ -6,10 +6,10 @@ import enum
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Enum, String
+from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.db import Base, utcnow
+from portal.db import Base, string_enum, utcnow
 
 
 class AgencyCategory(enum.StrEnum):
@@ -44,15 +44,7 @@ class Agency(Base):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name_zh: Mapped[str] = mapped_column(String(100))
     name_en: Mapped[str] = mapped_column(String(100))
-    category: Mapped[AgencyCategory] = mapped_column(
-        Enum(
-            AgencyCategory,
-            name="agency_category",
-            native_enum=False,
-            length=20,
-            values_callable=lambda e: [m.value for m in e],
-        )
-    )
+    category: Mapped[AgencyCategory] = mapped_column(string_enum(AgencyCategory, "agency_category"))
     is_enabled: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

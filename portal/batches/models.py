@@ -6,11 +6,11 @@ import enum
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Enum, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from portal.agencies.models import Agency
-from portal.db import Base, utcnow
+from portal.db import Base, string_enum, utcnow
 
 
 class BatchStatus(enum.StrEnum):
@@ -48,15 +48,7 @@ class Batch(Base):
     file_kind: Mapped[str] = mapped_column(String(10))
     encoding: Mapped[str] = mapped_column(String(20))
     content: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))  # dropped once committed
-    status: Mapped[BatchStatus] = mapped_column(
-        Enum(
-            BatchStatus,
-            name="batch_status",
-            native_enum=False,
-            length=20,
-            values_callable=lambda e: [m.value for m in e],
-        )
-    )
+    status: Mapped[BatchStatus] = mapped_column(string_enum(BatchStatus, "batch_status"))
     rows_new: Mapped[int] = mapped_column(default=0)
     rows_changed: Mapped[int] = mapped_column(default=0)
     rows_unchanged: Mapped[int] = mapped_column(default=0)

@@ -26,7 +26,7 @@ from portal.bills.models import Bill, StoredBillStatus
 from portal.db import utcnow
 from portal.errors import NotFound, ValidationFailed
 from portal.payments import outbox
-from portal.payments.models import PaymentItem
+from portal.payments.models import ItemState, PaymentItem
 from portal.payments.numbers import random_code
 
 CHUNK = 2_000
@@ -178,7 +178,7 @@ def _compare(session: Session, agency: Agency, rows: list[BillRow], checked: Che
                 select(PaymentItem.bill_id).where(
                     PaymentItem.agency_id == agency.id,
                     _one_of(session, PaymentItem.bill_id, existing),
-                    PaymentItem.state == "awaiting",
+                    PaymentItem.state == ItemState.AWAITING,
                 )
             )
         )

@@ -5,11 +5,11 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.agencies.models import Agency
-from portal.db import Base, utcnow
+from portal.db import Base, string_enum, utcnow
 
 
 class StoredBillStatus(enum.StrEnum):
@@ -40,13 +40,7 @@ class Bill(Base):
     late_fee_fen: Mapped[int] = mapped_column(default=0)
     due_date: Mapped[date | None]
     status: Mapped[StoredBillStatus] = mapped_column(
-        Enum(
-            StoredBillStatus,
-            name="bill_status",
-            native_enum=False,
-            length=20,
-            values_callable=lambda e: [m.value for m in e],
-        ),
+        string_enum(StoredBillStatus, "bill_status"),
         default=StoredBillStatus.UNPAID,
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

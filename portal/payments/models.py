@@ -5,17 +5,11 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.agencies.models import Agency
-from portal.db import Base, utcnow
-
-
-def _enum(enum_class: type[enum.Enum], name: str) -> Enum:
-    return Enum(
-        enum_class, name=name, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]
-    )
+from portal.db import Base, string_enum, utcnow
 
 
 class PaymentState(enum.StrEnum):
@@ -48,7 +42,7 @@ class Payment(Base):
     reference: Mapped[str] = mapped_column(String(24), unique=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     idempotency_key: Mapped[str] = mapped_column(String(64))
-    state: Mapped[PaymentState] = mapped_column(_enum(PaymentState, "payment_state"))
+    state: Mapped[PaymentState] = mapped_column(string_enum(PaymentState, "payment_state"))
     total_fen: Mapped[int]
     refunded_fen: Mapped[int] = mapped_column(default=0)
     transfer_reference: Mapped[str | None] = mapped_column(String(32))
@@ -101,7 +95,7 @@ class PaymentItem(Base):
     amount_fen: Mapped[int]  # what was paid for this bill, late fee included
     late_fee_fen: Mapped[int] = mapped_column(default=0)
     settles_bill: Mapped[bool] = mapped_column(default=True)
-    state: Mapped[ItemState] = mapped_column(_enum(ItemState, "payment_item_state"))
+    state: Mapped[ItemState] = mapped_column(string_enum(ItemState, "payment_item_state"))
     agency_reference: Mapped[str] = mapped_column(String(64), default="")
     confirmed_at: Mapped[datetime | None]
     refunded_fen: Mapped[int] = mapped_column(default=0)
@@ -128,7 +122,7 @@ class OutboxMessage(Base):
     dedupe_key: Mapped[str] = mapped_column(String(120), unique=True)
     payload_json: Mapped[str] = mapped_column(Text)
     state: Mapped[OutboxState] = mapped_column(
-        _enum(OutboxState, "outbox_state"), default=OutboxState.PENDING
+        string_enum(OutboxState, "outbox_state"), default=OutboxState.PENDING
     )
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)

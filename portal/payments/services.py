@@ -222,7 +222,8 @@ def refunds_of(session: Session, payment: Payment) -> list[Refund]:
     )
 
 
-def history(session: Session, user: User, page: int, per_page: int = 20) -> tuple[list[Payment], int]:
+def history(session: Session, user: User, page: int, per_page: int = 20) -> tuple[list[Payment], int, int]:
+    """One page of the resident's payments, newest first: (payments, page shown, pages)."""
     total = session.scalar(select(func.count()).select_from(Payment).where(Payment.user_id == user.id)) or 0
     pages = max(1, -(-total // per_page))
     page = min(max(page, 1), pages)
@@ -233,4 +234,4 @@ def history(session: Session, user: User, page: int, per_page: int = 20) -> tupl
         .limit(per_page)
         .offset((page - 1) * per_page)
     ).all()
-    return list(rows), pages
+    return list(rows), page, pages

@@ -117,10 +117,8 @@ def _review_page(quote, problem: str | None = None, status: int = 200, field: st
 @role_required(Role.RESIDENT)
 def history():
     page = request.args.get("page", 1, type=int) or 1
-    payments, pages = services.history(get_session(), current_user, page)
-    return render_template(
-        "payments/history.html", payments=payments, page=min(max(page, 1), pages), pages=pages
-    )
+    payments, page, pages = services.history(get_session(), current_user, page)
+    return render_template("payments/history.html", payments=payments, page=page, pages=pages)
 
 
 @bp.get("/<reference>")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, LargeBinary, String
+from sqlalchemy import ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
-from portal.db import Base, utcnow
+from portal.db import Base, string_enum, utcnow
 from portal.payments.models import Payment
 
 
@@ -23,15 +23,7 @@ class Receipt(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(24), unique=True)
     payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), index=True)
-    kind: Mapped[ReceiptKind] = mapped_column(
-        Enum(
-            ReceiptKind,
-            name="receipt_kind",
-            native_enum=False,
-            length=20,
-            values_callable=lambda e: [m.value for m in e],
-        )
-    )
+    kind: Mapped[ReceiptKind] = mapped_column(string_enum(ReceiptKind, "receipt_kind"))
     amount_fen: Mapped[int]
     transfer_reference: Mapped[str] = mapped_column(String(32))  # the payment's or the refund's transfer
     issued_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -11,16 +11,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.db import Base, utcnow
-
-
-def _enum(enum_class: type[enum.Enum], name: str) -> Enum:
-    return Enum(
-        enum_class, name=name, native_enum=False, length=24, values_callable=lambda e: [m.value for m in e]
-    )
+from portal.db import Base, string_enum, utcnow
 
 
 class AccountKind(enum.StrEnum):
@@ -58,7 +52,7 @@ class LedgerAccount(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[AccountKind] = mapped_column(_enum(AccountKind, "account_kind"))
+    kind: Mapped[AccountKind] = mapped_column(string_enum(AccountKind, "account_kind", length=24))
     owner_ref: Mapped[str] = mapped_column(String(64))  # "user:17", "agency:water", "bank:sandbox"
     currency: Mapped[str] = mapped_column(String(3), default="CNY")
     balance_fen: Mapped[int] = mapped_column(default=0)  # cache of the sum of this account's entries
@@ -88,7 +82,7 @@ class Transfer(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(32), unique=True)
-    kind: Mapped[TransferKind] = mapped_column(_enum(TransferKind, "transfer_kind"))
+    kind: Mapped[TransferKind] = mapped_column(string_enum(TransferKind, "transfer_kind", length=24))
     amount_fen: Mapped[int]  # what left the paying side; equals the sum of the positive entries
     related_transfer_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transfers.id"))
     description: Mapped[str] = mapped_column(String(200), default="")
@@ -129,7 +123,9 @@ class Hold(Base):
     reference: Mapped[str] = mapped_column(String(32), unique=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("ledger_accounts.id"))
     amount_fen: Mapped[int]
-    status: Mapped[HoldStatus] = mapped_column(_enum(HoldStatus, "hold_status"), default=HoldStatus.ACTIVE)
+    status: Mapped[HoldStatus] = mapped_column(
+        string_enum(HoldStatus, "hold_status", length=24), default=HoldStatus.ACTIVE
+    )
     expires_at: Mapped[datetime]
     capture_transfer_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transfers.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

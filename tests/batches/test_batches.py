@@ -287,3 +287,12 @@ def test_a_large_file_that_fails_its_check_in_the_worker_says_why(app, client, d
     # The worker has no reader's language: it writes the portal's first language, Chinese.
     assert "Could not be checked" in page and "文件超过 1 行" in page
     assert "Load these bills" not in page
+
+
+def test_a_request_over_the_size_limit_gets_a_clear_page(app, client, db, agency, clerk):
+    app.config["MAX_CONTENT_LENGTH"] = 2_000
+
+    response = upload(client, (HEADER + ROWS * 40).encode())
+
+    assert response.status_code == 413 and "larger than the size limit" in response.get_data(as_text=True)
+    assert db.scalar(select(func.count()).select_from(Batch)) == 0
