@@ -53,11 +53,12 @@ def _register_blueprints(app: Flask) -> None:
     from portal.payments.operations import bp as operations_bp
     from portal.payments.views import bp as payments_bp
     from portal.receipts.views import bp as receipts_bp
+    from portal.reports.views import bp as reports_bp
     from portal.wallet.api import bp as wallet_api_bp
     from portal.wallet.views import bp as wallet_bp
 
     blueprints = (main_bp, accounts_bp, agencies_bp, admin_bp, bills_bp, wallet_bp, wallet_api_bp)
-    for blueprint in (*blueprints, payments_bp, receipts_bp, operations_bp, batches_bp):
+    for blueprint in (*blueprints, payments_bp, receipts_bp, operations_bp, batches_bp, reports_bp):
         app.register_blueprint(blueprint)
 
 

@@ -6,7 +6,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from portal import demo, migrate
+from portal import demo
 from portal.accounts import services as account_services
 from portal.accounts.models import STAFF_ROLES, Role
 from portal.db import get_database
@@ -39,6 +39,8 @@ def agencies_sandbox(port: int) -> None:
 @click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
     """Apply migrations up to REVISION (default: head)."""
+    from portal import migrate  # Alembic (~9 MB) loads only for these commands
+
     migrate.upgrade(current_app.config["DATABASE_URL"], revision)
     click.echo(f"database upgraded to {revision}")
 
@@ -47,6 +49,8 @@ def db_upgrade(revision: str) -> None:
 @click.argument("revision")
 def db_downgrade(revision: str) -> None:
     """Revert migrations down to REVISION."""
+    from portal import migrate
+
     migrate.downgrade(current_app.config["DATABASE_URL"], revision)
     click.echo(f"database downgraded to {revision}")
 

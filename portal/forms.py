@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from wtforms.validators import ValidationError
 
 from portal.errors import PortalError
 
@@ -18,3 +22,9 @@ def attach_error(form: FlaskForm, error: PortalError) -> None:
         field.errors = [*field.errors, error.message]
     else:
         form.form_errors.append(error.message)
+
+
+def within_service_years(field) -> None:
+    """Day bounds of 0001-01-01 or 9999-12-31 fall outside what datetimes can hold."""
+    if field.data and not date(2000, 1, 1) <= field.data <= date(2099, 12, 31):
+        raise ValidationError(_l("Enter a date between 2000 and 2099."))

@@ -8,6 +8,7 @@ from portal.bills import models as bills_models
 from portal.db import Base
 from portal.payments import models as payments_models
 from portal.receipts import models as receipts_models
+from portal.reports import models as reports_models
 from portal.wallet import models as wallet_models
 
 metadata = Base.metadata
@@ -21,5 +22,6 @@ __all__ = [
     "metadata",
     "payments_models",
     "receipts_models",
+    "reports_models",
     "wallet_models",
 ]

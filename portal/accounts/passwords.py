@@ -6,7 +6,6 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import gettext as _
-from zxcvbn import zxcvbn
 
 MIN_LENGTH = 10
 MAX_LENGTH = 128
@@ -62,6 +61,8 @@ def password_problem(password: str, related: list[str]) -> str | None:
     lowered = password.lower()
     if any(item and item.lower() in lowered for item in related):
         return _("Password must not contain your mobile number or e-mail address.")
+    from zxcvbn import zxcvbn  # its word lists (~12 MB) load only in processes that check passwords
+
     if zxcvbn(password[:100], user_inputs=[item for item in related if item])["score"] < MIN_STRENGTH_SCORE:
         return _("This password is too common or too easy to guess. Try a longer phrase of unrelated words.")
     return None

@@ -124,6 +124,7 @@ class Ack:
     payment_id: str
     accepted: bool
     agency_reference: str = ""
+    amount_fen: int | None = None  # what the agency recorded, when it says: reconciliation compares it
 
 
 @dataclass(frozen=True)

@@ -86,7 +86,12 @@ class HttpAdapter(AgencyAdapter):
             data = self._post("/v1/confirmations", body)
         except httpx.TransportError:
             data = self._post("/v1/confirmations", body)  # once more: the agency dedupes by payment id
-        return Ack(str(data["payment_id"]), bool(data["accepted"]), str(data.get("agency_reference", "")))
+        return Ack(
+            str(data["payment_id"]),
+            bool(data["accepted"]),
+            str(data.get("agency_reference", "")),
+            amount_fen=_recorded_amount(data.get("amount_fen")),
+        )
 
     def notify_refund(self, notice: RefundNotice) -> Ack:
         body = {
@@ -157,3 +162,8 @@ def _fen(value: Any, *, allow_zero: bool = False) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0 or (value == 0 and not allow_zero):
         raise AgencyProtocolError(f"amount {value!r} is not a whole number of fen")
     return value
+
+
+def _recorded_amount(value: Any) -> int | None:
+    """The amount an agency echoes is optional; anything but whole fen is treated as not said."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

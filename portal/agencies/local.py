@@ -53,7 +53,12 @@ class LocalAdapter(AgencyAdapter):
 
     def confirm_payment(self, confirmation: PaymentConfirmation) -> Ack:
         # The portal marks its own bills paid in the payment's transaction; nothing more to tell.
-        return Ack(payment_id=confirmation.payment_id, accepted=True, agency_reference=confirmation.bill_id)
+        return Ack(
+            payment_id=confirmation.payment_id,
+            accepted=True,
+            agency_reference=confirmation.bill_id,
+            amount_fen=confirmation.amount_fen,
+        )
 
     def _view(self, bill: Bill, today) -> BillView:
         status = BillStatus(bill.status.value)

@@ -117,6 +117,7 @@ def create_sandbox_app(secret: str, today: Callable[[], date] | None = None) -> 
                     "payment_id": payment_id,
                     "accepted": True,
                     "agency_reference": f"SBX-{len(confirmations) + 1:06d}",
+                    "amount_fen": _fen(data.get("amount_fen")),
                 },
             )
         return reply(ack)

@@ -26,7 +26,6 @@ from portal.payments.models import (
 from portal.payments.refunds import REFUND_TOPIC
 from portal.payments.states import advance_item, settle_payment_state
 from portal.receipts.models import Receipt, ReceiptKind
-from portal.receipts.pdf import receipt_html, render_pdf
 from portal.receipts.services import issue_receipt, receipt_facts, store_pdf, stored_pdf
 from portal.receipts.tokens import verification_token
 from portal.wallet.factory import wallet_service
@@ -73,6 +72,7 @@ def apply_ack(session: Session, item_id: int, agency_code: str, ack: Ack) -> Non
     item = next(item for item in items if item.id == item_id)
     if ack.accepted and advance_item(item, ItemState.CONFIRMED):
         item.agency_reference = ack.agency_reference[:64]
+        item.agency_amount_fen = ack.amount_fen
         item.confirmed_at = utcnow()
     elif not ack.accepted and advance_item(item, ItemState.REJECTED):
         _refund_rejected(session, payment, item, agency_code)
@@ -132,6 +132,8 @@ def refund_to_agency(database: Database, payload: dict) -> Callable[[Session], N
 
 
 def render_receipt(database: Database, payload: dict) -> Callable[[Session], None]:
+    from portal.receipts.pdf import receipt_html, render_pdf  # WeasyPrint (~25 MB) only where rendered
+
     with database.sessionmaker() as session:
         receipt = session.get(Receipt, payload["receipt"])
         pdf = render_pdf(receipt_html(receipt_facts(session, receipt, verify_url(receipt.number))))

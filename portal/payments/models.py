@@ -30,6 +30,13 @@ class ItemState(enum.StrEnum):
 OPEN_ITEM_STATES = ("awaiting", "confirmed")
 
 
+class PaymentChannel(enum.StrEnum):
+    """How a payment was started: finance reports filter and total by it."""
+
+    WEB = "web"  # a resident on the portal's pages
+    AUTOPAY = "autopay"  # the worker paying a saved account's bill for the resident
+
+
 class Payment(Base):
     __tablename__ = "payments"
     __table_args__ = (
@@ -45,9 +52,14 @@ class Payment(Base):
     state: Mapped[PaymentState] = mapped_column(string_enum(PaymentState, "payment_state"))
     total_fen: Mapped[int]
     refunded_fen: Mapped[int] = mapped_column(default=0)
-    transfer_reference: Mapped[str | None] = mapped_column(String(32))
+    transfer_reference: Mapped[str | None] = mapped_column(String(32), index=True)  # reconciliation
+    channel: Mapped[PaymentChannel] = mapped_column(
+        string_enum(PaymentChannel, "payment_channel", length=16),
+        default=PaymentChannel.WEB,
+        server_default=PaymentChannel.WEB.value,
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    paid_at: Mapped[datetime | None]
+    paid_at: Mapped[datetime | None] = mapped_column(index=True)  # finance reports select by paid day
     confirmed_at: Mapped[datetime | None]
 
     items: Mapped[list[PaymentItem]] = relationship(
@@ -97,6 +109,7 @@ class PaymentItem(Base):
     settles_bill: Mapped[bool] = mapped_column(default=True)
     state: Mapped[ItemState] = mapped_column(string_enum(ItemState, "payment_item_state"))
     agency_reference: Mapped[str] = mapped_column(String(64), default="")
+    agency_amount_fen: Mapped[int | None]  # what the agency says it received; reconciliation compares
     confirmed_at: Mapped[datetime | None]
     refunded_fen: Mapped[int] = mapped_column(default=0)
 

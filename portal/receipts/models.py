@@ -25,7 +25,8 @@ class Receipt(Base):
     payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), index=True)
     kind: Mapped[ReceiptKind] = mapped_column(string_enum(ReceiptKind, "receipt_kind"))
     amount_fen: Mapped[int]
-    transfer_reference: Mapped[str] = mapped_column(String(32))  # the payment's or the refund's transfer
+    # the payment's or the refund's transfer; indexed for reconciliation's orphan check
+    transfer_reference: Mapped[str] = mapped_column(String(32), index=True)
     issued_at: Mapped[datetime] = mapped_column(default=utcnow)
     pdf: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
     pdf_sha256: Mapped[str | None] = mapped_column(String(64))

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from portal.forms import within_service_years
 from portal.money import AmountError, parse_amount
 
 
@@ -59,15 +58,9 @@ class StatementFilterForm(FlaskForm):
     date_to = DateField(_l("To (Beijing date)"), validators=[Optional()])
 
     def validate_date_from(self, field) -> None:
-        _within_service_years(field)
+        within_service_years(field)
 
     def validate_date_to(self, field) -> None:
-        _within_service_years(field)
+        within_service_years(field)
         if field.data and self.date_from.data and field.data < self.date_from.data:
             raise ValidationError(_l("The end date must be on or after the start date."))
-
-
-def _within_service_years(field) -> None:
-    # Day bounds of 0001-01-01 or 9999-12-31 fall outside what datetimes can hold.
-    if field.data and not date(2000, 1, 1) <= field.data <= date(2099, 12, 31):
-        raise ValidationError(_l("Enter a date between 2000 and 2099."))

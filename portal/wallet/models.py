@@ -97,6 +97,7 @@ class Entry(Base):
     __table_args__ = (
         CheckConstraint("amount_fen != 0", name="amount_not_zero"),
         Index("ix_ledger_entries_account_id_id", "account_id", "id"),
+        Index("ix_ledger_entries_account_created", "account_id", "created_at"),  # settlement's day sums
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -31,6 +31,7 @@ from portal.wallet.models import (
     Transfer,
     TransferKind,
 )
+from portal.wallet.payouts import PayoutOperations
 from portal.wallet.pg_payment import pay_in_one_statement
 from portal.wallet.statement import read_statement
 from portal.wallet.types import (
@@ -45,7 +46,7 @@ from portal.wallet.types import (
 )
 
 
-class WalletService(IdempotentOperations, HoldOperations):
+class WalletService(IdempotentOperations, HoldOperations, PayoutOperations):
     def __init__(
         self,
         session: Session,

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from config import sandbox_agencies
 from portal.agencies.http import _breakers
-from portal.payments import delivery, outbox
+from portal.payments import outbox
 from portal.payments.models import OutboxMessage, OutboxState, PaymentItem
 from portal.receipts import pdf as receipt_pdf_module
 from portal.receipts.models import Receipt
@@ -57,7 +57,7 @@ def test_a_receipt_that_failed_to_render_is_retried_never_lost_never_duplicated(
             raise OSError("fontconfig cache is being rebuilt")  # a passing fault, injected once
         return real_render(html)
 
-    monkeypatch.setattr(delivery, "render_pdf", render_fails_once)
+    monkeypatch.setattr(receipt_pdf_module, "render_pdf", render_fails_once)
     run_outbox(app)
     message = db.scalar(select(OutboxMessage).where(OutboxMessage.topic == "receipt.render"))
     db.refresh(message)

@@ -1,0 +1,1 @@
+"""Finance reports: collections, daily settlement with payouts, three-way reconciliation, exports."""
