@@ -8,7 +8,7 @@ from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGUE = ROOT / "portal/translations/zh_Hans_CN/LC_MESSAGES/messages.po"
-KEYWORDS = {"_": None, "gettext": None, "_l": None, "lazy_gettext": None}
+KEYWORDS = {"_": None, "gettext": None, "_l": None, "lazy_gettext": None, "ngettext": (1, 2)}
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
 
 
@@ -25,9 +25,9 @@ def extracted_messages() -> set[str]:
 def test_every_extracted_message_has_a_chinese_translation():
     with CATALOGUE.open("rb") as handle:
         catalogue = read_po(handle)
-    translated = {message.id: message.string for message in catalogue if message.id and message.string}
+    translated = {_forms(m.id)[0] for m in catalogue if m.id and all(_forms(m.string))}
 
-    missing = sorted(extracted_messages() - set(translated))
+    missing = sorted(extracted_messages() - translated)
 
     assert missing == [], "run: make translations-update, then translate these"
 
@@ -39,6 +39,15 @@ def test_translations_keep_their_placeholders():
     def placeholders(text: str) -> list[str]:
         return sorted(PLACEHOLDER.findall(text))
 
-    broken = [m.id for m in catalogue if m.id and placeholders(m.id) != placeholders(m.string)]
+    broken = [
+        m.id
+        for m in catalogue
+        if m.id and any(placeholders(text) != placeholders(_forms(m.id)[0]) for text in _forms(m.string))
+    ]
 
     assert broken == []
+
+
+def _forms(value: str | tuple) -> list[str]:
+    """A message's text, or each of its plural forms."""
+    return [value] if isinstance(value, str) else list(value)
