@@ -78,6 +78,15 @@ class Transfer(Base):
             postgresql_where=text("related_transfer_id IS NOT NULL"),
             sqlite_where=text("related_transfer_id IS NOT NULL"),
         ),
+        # A one-statement payment keeps its idempotency key here instead of in a record of its own.
+        Index(
+            "uq_ledger_transfers_idempotency_key",
+            "idempotency_client",
+            "idempotency_key",
+            unique=True,
+            postgresql_where=text("idempotency_key IS NOT NULL"),
+            sqlite_where=text("idempotency_key IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -88,6 +97,10 @@ class Transfer(Base):
     description: Mapped[str] = mapped_column(String(200), default="")
     actor: Mapped[str] = mapped_column(String(64))  # who asked: "portal:user:17", "api:billing"
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # Set only by the one-statement payment (pg_payment.py); every other operation keeps a record.
+    idempotency_client: Mapped[str | None] = mapped_column(String(64))
+    idempotency_key: Mapped[str | None] = mapped_column(String(128))
+    request_hash: Mapped[str | None] = mapped_column(String(64))
 
     entries: Mapped[list[Entry]] = relationship(back_populates="transfer", order_by="Entry.id")
 
@@ -136,7 +149,8 @@ class Hold(Base):
 
 
 class IdempotencyRecord(Base):
-    """One per (client, key): the hash of the first request and its result, kept at least 30 days."""
+    """One per (client, key): the hash of the first request and its result, kept at least 30 days.
+    A one-statement payment keeps its key on its transfer instead (kept as long as the transfer)."""
 
     __tablename__ = "ledger_idempotency"
     __table_args__ = (UniqueConstraint("client", "key", name="uq_ledger_idempotency_client_key"),)

@@ -1,27 +1,28 @@
-"""A payment on PostgreSQL in ONE statement: the conditional UPDATE of the wallet carries every rule
-(not frozen, no holds to reckon with, funds, per-payment and daily limits of its tier), and the
-agency credits, transfer, entries and idempotency record hang off its RETURNING row.
+"""A payment to one agency on PostgreSQL in ONE statement: the wallet row is locked only if it passes
+every rule (not frozen, no holds to reckon with, funds, per-payment and daily limits of its tier), and
+the transfer, the wallet debit, the agency credit and the entries hang off it.
 
-When the statement moves nothing (a rule refused, the wallet has holds, an agency or the wallet is
-unknown, or the idempotency key already exists) the caller falls back to the general path, which finds
-out why and says so. So this is purely a fast path: the general path defines the behaviour, and the
-contract and state-machine tests run both (PostgreSQL leg and SQLite leg).
+The idempotency key is stored on the transfer itself, so a payment writes one row fewer than with a
+record of its own. Calls with the same key run one after another (the key's advisory lock), and the
+unique index on (client, key) lets only one transfer hold it. When the statement moves nothing (a rule
+refused, the wallet has holds, the agency or the wallet is unknown, or the key is taken) the caller
+falls back to the general path, which finds out why and says so, or replays the stored payment. So
+this is purely a fast path: the general path defines the behaviour, and the contract and
+state-machine tests run both (PostgreSQL and SQLite legs).
 """
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, text, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
-from sqlalchemy.types import BigInteger, String
+from sqlalchemy.types import BigInteger
 
 from portal.wallet.errors import SpoiltTransaction
+from portal.wallet.idempotency import key_lock_id
 from portal.wallet.ledger import expire_cached_accounts, new_reference
-from portal.wallet.models import IdempotencyRecord
-from portal.wallet.types import TransferResult, to_json
+from portal.wallet.types import TransferResult
 
 RULES = """
        NOT is_frozen AND held_fen = 0
@@ -34,65 +35,50 @@ RULES = """
                    ELSE :pd_basic END
 """
 
-# s: the wallet as this statement's snapshot sees it, passing every rule, with every agency known.
-# i: the idempotency key, stored only then; a concurrent request with the same key waits here for the
-#    first one's transaction and then stores nothing.
-# w: the wallet debit, only when the key was stored, re-checking every rule on the locked, newest row.
-PAYMENT_STATEMENT = text(
-    f"""
+# s: the wallet, locked, passing every rule on its newest version (a concurrent payment is waited for
+#    and the rules checked again), with the agency known and no record holding the key (the function
+#    first takes the key's lock, idempotency.key_lock_id, so it waits for calls in flight with it).
+# t: the transfer with the key, unless a payment already holds it: then nothing below runs.
+# w: the debit of the row s locked: the rules still hold, no one else could change it.
+_PAYMENT_SQL = """
 WITH s AS (
-    SELECT id, balance_fen FROM ledger_accounts
+    SELECT id FROM ledger_accounts
      WHERE kind = 'resident_wallet' AND owner_ref = :owner AND {RULES}
-       AND (SELECT count(*) FROM ledger_accounts
-             WHERE kind = 'agency_settlement' AND owner_ref = ANY(:agencies)) = :agency_count
-), i AS (
-    INSERT INTO ledger_idempotency (client, key, operation, request_hash, result_json, created_at)
-    SELECT :client, :key, 'pay', :digest,
-           json_build_object(
-               'reference', CAST(:reference AS text), 'kind', 'payment', 'amount_fen', CAST(:total AS bigint),
-               'wallet_balance_fen', s.balance_fen - :total, 'created_at', CAST(:now_iso AS text),
-               'replayed', false
-           )::text,
-           :now
-      FROM s
-    ON CONFLICT (client, key) DO NOTHING
+       AND EXISTS (SELECT 1 FROM ledger_accounts WHERE kind = 'agency_settlement' AND owner_ref = :agency)
+       AND ledger_key_free_of_records(:lock_id, :client, :key)
+       FOR NO KEY UPDATE
+), t AS (
+    INSERT INTO ledger_transfers (reference, kind, amount_fen, description, actor, created_at,
+                                  idempotency_client, idempotency_key, request_hash)
+    SELECT :reference, 'payment', :total, :description, :actor, :now, :client, :key, :digest FROM s
+    ON CONFLICT (idempotency_client, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
     RETURNING id
 ), w AS (
-    UPDATE ledger_accounts
+    UPDATE ledger_accounts AS account
        SET balance_fen = balance_fen - :total,
            spent_day_fen = CASE WHEN spent_day = :today THEN spent_day_fen ELSE 0 END + :total,
            spent_day = :today
-     WHERE kind = 'resident_wallet' AND owner_ref = :owner AND {RULES}
-       AND EXISTS (SELECT 1 FROM i)
-    RETURNING id, balance_fen
+      FROM s
+     WHERE account.id = s.id AND EXISTS (SELECT 1 FROM t)
+    RETURNING account.id, account.balance_fen
 ), a AS (
-    UPDATE ledger_accounts AS account
-       SET balance_fen = account.balance_fen + x.amount
-      FROM unnest(:agencies, :amounts) AS x(owner, amount), w
-     WHERE account.kind = 'agency_settlement' AND account.owner_ref = x.owner
-    RETURNING account.id, account.balance_fen, x.amount
-), t AS (
-    INSERT INTO ledger_transfers (reference, kind, amount_fen, description, actor, created_at)
-    SELECT :reference, 'payment', :total, :description, :actor, :now FROM w
-    RETURNING id
+    UPDATE ledger_accounts SET balance_fen = balance_fen + :total
+     WHERE kind = 'agency_settlement' AND owner_ref = :agency AND EXISTS (SELECT 1 FROM w)
+    RETURNING id, balance_fen
 ), e AS (
     INSERT INTO ledger_entries (transfer_id, account_id, amount_fen, balance_after_fen, created_at)
     SELECT t.id, w.id, -CAST(:total AS bigint), w.balance_fen, :now FROM t, w
     UNION ALL
-    SELECT t.id, a.id, a.amount, a.balance_fen, :now FROM t, a
+    SELECT t.id, a.id, :total, a.balance_fen, :now FROM t, a
 )
-SELECT (SELECT id FROM i) AS key_id,
-       (SELECT balance_fen - :total FROM s) AS predicted_balance,
+SELECT (SELECT id FROM t) AS transfer_id,
        (SELECT balance_fen FROM w) AS wallet_balance,
-       (SELECT count(*) FROM a) AS agencies_paid
+       (SELECT balance_fen FROM a) AS agency_balance
 """
-).bindparams(
-    bindparam("agencies", type_=ARRAY(String)),
-    bindparam("amounts", type_=ARRAY(BigInteger)),
-    bindparam("total", type_=BigInteger),
-    bindparam("agency_count", type_=BigInteger),
+# RULES is a constant SQL fragment of this module; every value is a bound parameter.
+PAYMENT_STATEMENT = text(_PAYMENT_SQL.format(RULES=RULES)).bindparams(  # nosec B608
+    bindparam("total", type_=BigInteger)
 )
-IDEMPOTENCY = IdempotencyRecord.__table__
 
 
 def pay_in_one_statement(
@@ -102,7 +88,8 @@ def pay_in_one_statement(
     key: str,
     digest: str,
     owner: str,
-    amounts: dict[str, int],
+    agency: str,
+    amount_fen: int,
     description: str,
     now: datetime,
     today: str,
@@ -110,56 +97,41 @@ def pay_in_one_statement(
 ) -> TransferResult | None:
     """The payment's result, or None when the general path must decide (nothing was changed then).
 
-    No savepoint: the statement either does everything or nothing, except when the snapshot passed
-    the rules but the locked row did not (a concurrent payment got there first); then the key row it
-    stored is deleted again before falling back.
+    No savepoint: the statement does everything or nothing. A failure of it spoils the caller's
+    transaction, which is why the caller turns database errors into SpoiltTransaction.
     """
-    total = sum(amounts.values())
     reference = new_reference("T")
     params = {
-        "total": total,
+        "total": amount_fen,
         "today": today,
         "owner": owner,
-        "agencies": list(amounts),
-        "amounts": list(amounts.values()),
-        "agency_count": len(amounts),
+        "agency": agency,
         "reference": reference,
         "description": description[:200],
         "actor": client[:64],
         "now": now,
-        "now_iso": now.isoformat(),
         "client": client,
         "key": key,
         "digest": digest,
+        "lock_id": key_lock_id(client, key),
         **{f"pp_{name}": limits[tier]["per_payment_fen"] for name, tier in _TIERS.items()},
         **{f"pd_{name}": limits[tier]["per_day_fen"] for name, tier in _TIERS.items()},
     }
     row = session.connection().execute(PAYMENT_STATEMENT, params).one()  # Core: no ORM bookkeeping
-    if row.key_id is None:
+    if row.transfer_id is None:
         return None
-    if row.wallet_balance is None:
-        session.execute(delete(IDEMPOTENCY).where(IDEMPOTENCY.c.id == row.key_id))
-        return None
-    if row.agencies_paid != len(amounts):
-        # Agencies were counted in this very statement; if one vanished, the caller must roll back
-        # (the deferred balance trigger would refuse the commit anyway).
-        raise SpoiltTransaction("payment statement credited fewer agencies than it debited")
-    result = TransferResult(
+    if row.wallet_balance is None or row.agency_balance is None:
+        # Cannot happen while s holds the wallet's lock and found the agency (agency accounts are never
+        # deleted); if it did, the deferred balance trigger would refuse the commit anyway, so say so now.
+        raise SpoiltTransaction("payment statement wrote a transfer it could not balance")
+    expire_cached_accounts(session)
+    return TransferResult(
         reference=reference,
         kind="payment",
-        amount_fen=total,
+        amount_fen=amount_fen,
         wallet_balance_fen=row.wallet_balance,
         created_at=now,
     )
-    if row.wallet_balance != row.predicted_balance:
-        # Another payment on this wallet committed between snapshot and lock: store the true balance.
-        session.execute(
-            update(IDEMPOTENCY)
-            .where(IDEMPOTENCY.c.id == row.key_id)
-            .values(result_json=json.dumps(to_json(result)))
-        )
-    expire_cached_accounts(session)
-    return result
 
 
 _TIERS = {"basic": "basic", "verified": "id_verified", "card": "id_and_card"}

@@ -193,26 +193,21 @@ class WalletService(IdempotentOperations, HoldOperations, PayoutOperations):
         agency: the ledger's lock order); None sends the payment down the general path below."""
         if self.session.get_bind().dialect.name != "postgresql" or not valid_key(key) or len(legs) != 1:
             return None
-        amounts: dict[str, int] = {}
-        for leg in legs:
-            amounts[leg.agency] = amounts.get(leg.agency, 0) + valid_amount(leg.amount_fen)
-        if not amounts:
-            return None
-        valid_amount(sum(amounts.values()))
         try:
-            return self._pay_statement(key, request, owner, amounts, description)
+            return self._pay_statement(key, request, owner, legs[0], description)
         except DBAPIError as error:
             # No savepoint on this path: the caller's transaction is spoilt and must be rolled back whole.
             raise SpoiltTransaction("the one-statement payment failed; roll back and retry") from error
 
-    def _pay_statement(self, key, request, owner, amounts, description) -> TransferResult | None:
+    def _pay_statement(self, key, request, owner, leg: PaymentLeg, description) -> TransferResult | None:
         return pay_in_one_statement(
             self.session,
             client=self.client,
             key=key,
             digest=request_digest("pay", request),
             owner=owner,
-            amounts=amounts,
+            agency=leg.agency,
+            amount_fen=valid_amount(leg.amount_fen),
             description=description,
             now=self.clock(),
             today=self._today(),

@@ -55,4 +55,9 @@ def test_purge_keeps_keys_younger_than_thirty_days(app, db, runner):
     result = runner.invoke(args=["wallet", "purge-keys"])
 
     assert result.exit_code == 0 and "1 idempotency keys" in result.output
-    assert db.scalars(select(IdempotencyRecord.key)).all() == ["cli-pay-00000001"]
+    assert "cli-top-up-0001" not in db.scalars(select(IdempotencyRecord.key)).all()
+    with app.test_request_context():  # the payment's key (a record, or on PostgreSQL its transfer) stays
+        again = wallet_service(db).pay(
+            "user:cli-1", [PaymentLeg("agency:cli-water", 1_000)], idempotency_key="cli-pay-00000001"
+        )
+    assert again.replayed

@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import func, select, text
 
 from portal import create_app, migrate
-from portal.wallet.errors import WalletError
+from portal.wallet.errors import IdempotencyConflict, WalletError
 from portal.wallet.factory import wallet_service
-from portal.wallet.models import AccountKind, LedgerAccount
+from portal.wallet.models import AccountKind, IdempotencyRecord, LedgerAccount, Transfer
 from portal.wallet.types import PaymentLeg
 from portal.wallet.verify import ledger_violations
 from tests.conftest import make_config
@@ -80,7 +80,7 @@ def test_twenty_parallel_payments_of_80_from_100_exactly_one_succeeds(live_app):
     assert run(live_app, lambda w: w.balance(owner)).posted_fen == 20
 
 
-def test_one_key_from_ten_threads_makes_one_transfer(live_app):
+def test_one_key_from_ten_threads_makes_one_transfer(live_app, backend):
     (owner,), agency = setup_wallets(live_app, 1, 10_000)
     barrier = threading.Barrier(10)
     shared_key = f"same-{uuid.uuid4().hex}"
@@ -96,6 +96,83 @@ def test_one_key_from_ten_threads_makes_one_transfer(live_app):
     assert sum(not result.replayed for result in results) == 1
     assert run(live_app, lambda w: w.balance(owner)).posted_fen == 9_000
     assert run(live_app, lambda w: w.statement(owner, kind="payment")).total == 1
+    assert key_holders(live_app, shared_key) == ((1, 0) if backend == "postgresql" else (0, 1))
+
+
+def test_one_key_from_ten_threads_when_the_wallet_affords_one_payment_replays_it(live_app):
+    # Those who wait for the first find too little money left, fall back to the general path and find the
+    # payment there, instead of refusing it.
+    (owner,), agency = setup_wallets(live_app, 1, 1_000)
+    barrier = threading.Barrier(10)
+    shared_key = f"same-{uuid.uuid4().hex}"
+
+    def attempt(_n):
+        barrier.wait()
+        return run(live_app, lambda w: w.pay(owner, [PaymentLeg(agency, 1_000)], idempotency_key=shared_key))
+
+    with ThreadPoolExecutor(10) as pool:
+        results = list(pool.map(attempt, range(10)))
+
+    assert len({result.reference for result in results}) == 1
+    assert sum(not result.replayed for result in results) == 1
+    assert run(live_app, lambda w: w.balance(owner)).posted_fen == 0
+
+
+def test_one_key_with_ten_different_requests_pays_once_and_conflicts_nine_times(live_app):
+    (owner,), agency = setup_wallets(live_app, 1, 100_000)
+    barrier = threading.Barrier(10)
+    shared_key = f"same-{uuid.uuid4().hex}"
+
+    def attempt(n):
+        barrier.wait()
+        try:
+            run(live_app, lambda w: w.pay(owner, [PaymentLeg(agency, 1_000 + n)], idempotency_key=shared_key))
+        except IdempotencyConflict:
+            return "conflict"
+        return "paid"
+
+    with ThreadPoolExecutor(10) as pool:
+        outcomes = list(pool.map(attempt, range(10)))
+
+    assert sorted(outcomes) == ["conflict"] * 9 + ["paid"]
+    payments = run(live_app, lambda w: w.statement(owner, kind="payment"))
+    assert payments.total == 1
+    assert run(live_app, lambda w: w.balance(owner)).posted_fen == 100_000 + payments.lines[0].amount_fen
+
+
+def test_one_key_for_payments_and_top_ups_at_once_moves_money_once(live_app):
+    # Payment keys may live on transfers and other keys in records: one key must still mean one request.
+    (owner,), agency = setup_wallets(live_app, 1, 10_000)
+    card = run(live_app, lambda w: w.link_card(owner, CARD).reference)
+    barrier = threading.Barrier(10)
+    shared_key = f"same-{uuid.uuid4().hex}"
+
+    def attempt(n):
+        barrier.wait()
+        try:
+            if n % 2:
+                run(live_app, lambda w: w.top_up(owner, 1_000, card=card, idempotency_key=shared_key))
+                return "top_up"
+            run(live_app, lambda w: w.pay(owner, [PaymentLeg(agency, 1_000)], idempotency_key=shared_key))
+            return "pay"
+        except IdempotencyConflict:
+            return "conflict"
+
+    with ThreadPoolExecutor(10) as pool:
+        outcomes = list(pool.map(attempt, range(10)))
+
+    done = {outcome for outcome in outcomes if outcome != "conflict"}
+    assert len(done) == 1 and outcomes.count("conflict") == 5
+    assert run(live_app, lambda w: w.balance(owner)).posted_fen == (9_000 if done == {"pay"} else 11_000)
+    assert sum(key_holders(live_app, shared_key)) == 1
+
+
+def key_holders(app, key: str) -> tuple[int, int]:
+    """How many transfers and how many records hold an idempotency key."""
+    with app.app_context(), app.extensions["portal.db"].engine.connect() as connection:
+        transfers = connection.scalar(select(func.count()).where(Transfer.idempotency_key == key))
+        records = connection.scalar(select(func.count()).where(IdempotencyRecord.key == key))
+    return transfers, records
 
 
 def test_soak_random_payments_and_refunds_keep_the_total_constant(live_app):

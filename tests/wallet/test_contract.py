@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import pytest
@@ -64,10 +65,11 @@ def test_same_key_same_request_replays_and_moves_nothing(wallet_client):
     same = key()
 
     first = wallet_client.pay(owner, [PaymentLeg(water, 1_000)], idempotency_key=same)
+    wallet_client.pay(owner, [PaymentLeg(water, 500)], idempotency_key=key())  # the balance moves on
     again = wallet_client.pay(owner, [PaymentLeg(water, 1_000)], idempotency_key=same)
 
-    assert again.reference == first.reference and again.replayed and not first.replayed
-    assert wallet_client.balance(owner).posted_fen == 9_000
+    assert again == dataclasses.replace(first, replayed=True) and not first.replayed  # the first result
+    assert wallet_client.balance(owner).posted_fen == 8_500
 
 
 def test_same_key_different_request_is_a_conflict(wallet_client):
@@ -79,6 +81,37 @@ def test_same_key_different_request_is_a_conflict(wallet_client):
     with pytest.raises(IdempotencyConflict):
         wallet_client.pay(owner, [PaymentLeg(water, 1_001)], idempotency_key=same)
     assert wallet_client.balance(owner).posted_fen == 9_000
+
+
+def test_a_key_belongs_to_the_operation_that_used_it_first(wallet_client):
+    owner, card = open_funded(wallet_client, 10_000)
+    water, gas = agency(wallet_client), agency(wallet_client)
+    paid_with, topped_up_with = key(), key()
+    wallet_client.pay(owner, [PaymentLeg(water, 1_000)], idempotency_key=paid_with)
+    wallet_client.top_up(owner, 1_000, card=card, idempotency_key=topped_up_with)
+
+    with pytest.raises(IdempotencyConflict):
+        wallet_client.top_up(owner, 1_000, card=card, idempotency_key=paid_with)
+    with pytest.raises(IdempotencyConflict):  # two agencies: the general path, not the one statement
+        wallet_client.pay(owner, [PaymentLeg(water, 500), PaymentLeg(gas, 500)], idempotency_key=paid_with)
+    with pytest.raises(IdempotencyConflict):
+        wallet_client.pay(owner, [PaymentLeg(water, 1_000)], idempotency_key=topped_up_with)
+    assert wallet_client.balance(owner).posted_fen == 10_000
+
+
+def test_a_refused_payment_is_judged_afresh_when_retried_with_its_key(wallet_client):
+    owner, card = open_funded(wallet_client, 500)
+    water = agency(wallet_client)
+    same = key()
+    with pytest.raises(WalletError) as refused:
+        wallet_client.pay(owner, [PaymentLeg(water, 1_000)], idempotency_key=same)
+    assert refused.value.code == "insufficient_funds"
+    wallet_client.top_up(owner, 1_000, card=card, idempotency_key=key())
+
+    paid = wallet_client.pay(owner, [PaymentLeg(water, 1_000)], idempotency_key=same)
+
+    assert not paid.replayed and paid.wallet_balance_fen == 500
+    assert wallet_client.pay(owner, [PaymentLeg(water, 1_000)], idempotency_key=same).replayed
 
 
 def test_payment_over_the_available_balance_is_refused(wallet_client):
