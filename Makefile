@@ -17,7 +17,7 @@ BENCH_DEBS := $(TEST_DEBS) wrk
 help:
 	@echo "make run    serve the portal on http://127.0.0.1:$(PORT) (SQLite under instance/)"
 	@echo "make test   lint, then the whole suite on SQLite and on PostgreSQL"
-	@echo "make lint   ruff"
+	@echo "make lint   ruff, bandit"
 	@echo "make bench  benchmarks (JSON on stdout)"
 
 system-deps:
@@ -59,6 +59,7 @@ run: system-deps $(VENV)/.installed-run translations seed
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/bandit -q -r portal -c pyproject.toml
 
 postgres:
 	@.ci/postgres-up

@@ -6,8 +6,11 @@ so tests and the CLI can build apps with different settings in one process.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
@@ -69,8 +72,56 @@ def _api_clients(env: Mapping[str, str]) -> dict[str, str]:
     return clients
 
 
+_KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
+IDENTITY_KEY_BYTES = 32  # AES-256-GCM
+MIN_INDEX_KEY_LENGTH = 32
+
+
+def parse_identity_keys(raw: str) -> dict[str, bytes]:
+    """'k2:base64key,k1:oldkey' -> {'k2': key, 'k1': key}, in order: the first encrypts, all decrypt."""
+    keys: dict[str, bytes] = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        key_id, _, encoded = item.partition(":")
+        try:
+            key = base64.b64decode(encoded.replace("-", "+").replace("_", "/"), validate=True)
+        except ValueError:
+            key = b""
+        if not _KEY_ID.match(key_id) or key_id in keys or len(key) != IDENTITY_KEY_BYTES:
+            raise ConfigError(
+                "IDENTITY_KEYS entries are key_id:base64 of 32 random bytes, with distinct ids of letters, "
+                "digits, - and _ (at most 16), e.g. k2:NEWKEY,k1:OLDKEY"
+            )
+        keys[key_id] = key
+    return keys
+
+
 # Shared by the demo portal and its sandbox agency server; production refuses it (see validate()).
 DEMO_SANDBOX_SECRET = "sandbox-agency-demo-secret"  # noqa: S105 - a published demo value, not a secret
+
+# Risk rules (portal/risk/rules.py): every rule flags by default; RISK_RULES (JSON) overrides any rule's
+# action ("flag", "block" or "off") or thresholds, e.g. {"single_amount": {"action": "block"}}.
+DEFAULT_RISK_RULES: dict[str, dict] = {
+    "single_amount": {"action": "flag", "threshold_fen": 500_000},
+    "velocity": {"action": "flag", "minutes": 10, "count": 10, "total_fen": 1_000_000},
+    "near_limit": {"action": "flag", "ratio": 0.9, "times": 3, "hours": 24},
+    "quick_withdrawal": {"action": "flag", "minutes": 30, "ratio": 0.8},
+    "many_payers": {"action": "flag", "payers": 5, "days": 7},
+    "new_account_top_up": {"action": "flag", "days": 7, "threshold_fen": 200_000},
+}
+
+
+def _risk_rules(env: Mapping[str, str]) -> dict[str, dict]:
+    """The defaults with RISK_RULES (JSON: rule -> settings) laid over them."""
+    try:
+        overrides = json.loads(env.get("RISK_RULES") or "{}")
+    except ValueError as exc:
+        raise ConfigError('RISK_RULES must be JSON, e.g. {"single_amount": {"action": "block"}}') from exc
+    if not isinstance(overrides, dict) or not all(isinstance(v, dict) for v in overrides.values()):
+        raise ConfigError('RISK_RULES must map rule names to settings, e.g. {"velocity": {"count": 5}}')
+    if unknown := sorted(set(overrides) - set(DEFAULT_RISK_RULES)):
+        raise ConfigError(f"RISK_RULES names unknown rules: {unknown}")
+    return {name: {**settings, **overrides.get(name, {})} for name, settings in DEFAULT_RISK_RULES.items()}
+
 
 DEFAULT_AGENCY_ADAPTERS = {
     "water": {"adapter": "local"},
@@ -159,6 +210,10 @@ class Config:
         # where something between the portal and PostgreSQL drops idle connections.
         self.DATABASE_POOL_PRE_PING = _bool(env.get("DATABASE_POOL_PRE_PING"), False)
         self.SECRET_KEY = env.get("SECRET_KEY") or self.fallback_secret_key()
+        # National ID numbers at rest: AES-GCM keys by id (the first encrypts) and the blind index's key.
+        self.IDENTITY_KEYS = parse_identity_keys(env.get("IDENTITY_KEYS") or self.fallback_identity_keys())
+        index_key = env.get("IDENTITY_INDEX_KEY") or self.fallback_identity_index_key()
+        self.IDENTITY_INDEX_KEY = index_key.encode()
 
         self.PORTAL_TIMEZONE = "Asia/Shanghai"
         self.PORTAL_CURRENCY = "CNY"
@@ -177,9 +232,20 @@ class Config:
 
         self.LOGIN_MAX_FAILURES = _int(env, "LOGIN_MAX_FAILURES", 5)
         self.LOGIN_LOCKOUT_SECONDS = _int(env, "LOGIN_LOCKOUT_SECONDS", 15 * 60)
+        # Staff sessions end after this long without a request (residents' last the whole lifetime).
+        self.STAFF_IDLE_MINUTES = _int(env, "STAFF_IDLE_MINUTES", 15)
+        if self.STAFF_IDLE_MINUTES < 1:
+            raise ConfigError("STAFF_IDLE_MINUTES must be a whole number of minutes, at least 1")
         self.RATELIMIT_ENABLED = _bool(env.get("RATELIMIT_ENABLED"), True)
         self.RATELIMIT_STORAGE_URI = env.get("REDIS_URL") or "memory://"
         self.RATELIMIT_LOGIN = env.get("RATELIMIT_LOGIN") or "20 per minute"
+        # Bill lookups ask agencies' systems (scraping them costs them); payments lock a wallet each time.
+        self.RATELIMIT_LOOKUP = env.get("RATELIMIT_LOOKUP") or "60 per minute"
+        self.RATELIMIT_PAYMENT = env.get("RATELIMIT_PAYMENT") or "20 per minute"
+        # Asking for a password reset link (each one may cost a text message) per client address.
+        self.RATELIMIT_PASSWORD_RESET = env.get("RATELIMIT_PASSWORD_RESET") or "5 per hour"
+        # How messages reach residents (portal/notify): "development" = the log and /dev/outbox only.
+        self.NOTIFIER = env.get("NOTIFIER") or "development"
         self.RATELIMIT_HEADERS_ENABLED = True
 
         self.ARGON2_TIME_COST = _int(env, "ARGON2_TIME_COST", 3)
@@ -198,6 +264,7 @@ class Config:
         # The wallet as its own service: clients allowed to call its JSON API, and the replay window.
         self.WALLET_API_CLIENTS = _api_clients(env)
         self.WALLET_API_WINDOW_SECONDS = _int(env, "WALLET_API_WINDOW_SECONDS", 300)
+        self.RISK_RULES = _risk_rules(env)
         # Which adapter serves which agency (entry points in the portal.agencies group).
         self.SANDBOX_AGENCY_URL = env.get("SANDBOX_AGENCY_URL", self.default_sandbox_url())
         self.SANDBOX_AGENCY_SECRET = env.get("SANDBOX_AGENCY_SECRET") or DEMO_SANDBOX_SECRET
@@ -226,6 +293,14 @@ class Config:
     def fallback_secret_key(self) -> str:
         # A fresh random key per process: sessions do not survive a restart, which is fine in development.
         return secrets.token_urlsafe(48)
+
+    def fallback_identity_keys(self) -> str:
+        # Outside production derived from SECRET_KEY: as stable as it is (development keeps it in instance/).
+        key = hashlib.sha256(b"portal identity key\0" + self.SECRET_KEY.encode()).digest()
+        return "dev:" + base64.b64encode(key).decode()
+
+    def fallback_identity_index_key(self) -> str:
+        return hashlib.sha256(b"portal identity index\0" + self.SECRET_KEY.encode()).hexdigest()
 
     def secure_cookies_default(self) -> bool:
         return False
@@ -272,12 +347,23 @@ class TestingConfig(Config):
         # Cheaper hashing keeps the suite fast; it is still argon2id.
         self.ARGON2_TIME_COST = 1
         self.ARGON2_MEMORY_COST_KIB = 8 * 1024
+        # Tests click through many lookups and payments in a minute; the limits' own tests set low ones.
+        env = os.environ if environ is None else environ
+        self.RATELIMIT_LOOKUP = env.get("RATELIMIT_LOOKUP") or "1000 per minute"
+        self.RATELIMIT_PAYMENT = env.get("RATELIMIT_PAYMENT") or "1000 per minute"
+        self.RATELIMIT_PASSWORD_RESET = env.get("RATELIMIT_PASSWORD_RESET") or "1000 per minute"
 
 
 class ProductionConfig(Config):
     ENV_NAME = "production"
 
     def fallback_secret_key(self) -> str:
+        return ""
+
+    def fallback_identity_keys(self) -> str:
+        return ""
+
+    def fallback_identity_index_key(self) -> str:
         return ""
 
     def secure_cookies_default(self) -> bool:
@@ -300,6 +386,20 @@ class ProductionConfig(Config):
         if self.DATABASE_URL.startswith("sqlite"):
             raise ConfigError(
                 "Production runs on PostgreSQL: set DATABASE_URL to a postgresql+psycopg:// URL."
+            )
+        self._validate_identity_keys()
+
+    def _validate_identity_keys(self) -> None:
+        """National ID numbers are encrypted at rest: production never runs on derived keys."""
+        if not self.IDENTITY_KEYS:
+            raise ConfigError(
+                "IDENTITY_KEYS is missing; production refuses to start without it. Generate one with: "
+                "python -c 'import base64,os; print(\"k1:\" + base64.b64encode(os.urandom(32)).decode())'"
+            )
+        if len(self.IDENTITY_INDEX_KEY) < MIN_INDEX_KEY_LENGTH:
+            raise ConfigError(
+                f"IDENTITY_INDEX_KEY needs at least {MIN_INDEX_KEY_LENGTH} random characters in production "
+                "(a key of its own, not SECRET_KEY; it can never change without re-indexing ID numbers)."
             )
 
 

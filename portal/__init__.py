@@ -33,20 +33,24 @@ def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
     extensions.limiter.init_app(app)
     i18n.init_app(app)
 
+    from portal import notify
     from portal.accounts import auth
     from portal.agencies import registry
 
     auth.init_app(app)
     registry.init_app(app)
+    notify.init_app(app)
     _register_blueprints(app)
     _register_cli(app)
     return app
 
 
 def _register_blueprints(app: Flask) -> None:
+    from portal.accounts.twofactor_views import bp as two_factor_bp
     from portal.accounts.views import bp as accounts_bp
     from portal.admin.views import bp as admin_bp
     from portal.agencies.views import bp as agencies_bp
+    from portal.audit.views import bp as audit_bp
     from portal.batches.views import bp as batches_bp
     from portal.bills.views import bp as bills_bp
     from portal.main.views import bp as main_bp
@@ -54,12 +58,28 @@ def _register_blueprints(app: Flask) -> None:
     from portal.payments.views import bp as payments_bp
     from portal.receipts.views import bp as receipts_bp
     from portal.reports.views import bp as reports_bp
+    from portal.risk.views import bp as risk_bp
     from portal.wallet.api import bp as wallet_api_bp
     from portal.wallet.views import bp as wallet_bp
 
     blueprints = (main_bp, accounts_bp, agencies_bp, admin_bp, bills_bp, wallet_bp, wallet_api_bp)
-    for blueprint in (*blueprints, payments_bp, receipts_bp, operations_bp, batches_bp, reports_bp):
+    for blueprint in (
+        *blueprints,
+        payments_bp,
+        receipts_bp,
+        operations_bp,
+        batches_bp,
+        reports_bp,
+        audit_bp,
+        risk_bp,
+    ):
         app.register_blueprint(blueprint)
+    app.register_blueprint(two_factor_bp)
+    from portal.accounts.reset_views import bp as password_reset_bp
+    from portal.notify.views import bp as dev_outbox_bp
+
+    app.register_blueprint(password_reset_bp)
+    app.register_blueprint(dev_outbox_bp)
 
 
 def _register_cli(app: Flask) -> None:

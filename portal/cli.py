@@ -5,10 +5,13 @@ from __future__ import annotations
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from sqlalchemy import func, select
 
 from portal import demo
 from portal.accounts import services as account_services
 from portal.accounts.models import STAFF_ROLES, Role
+from portal.audit.models import AuditEvent
+from portal.audit.services import chain_problems
 from portal.db import get_database
 from portal.errors import PortalError
 from portal.wallet.factory import wallet_service
@@ -19,6 +22,7 @@ users_cli = AppGroup("users", help="Staff accounts.")
 demo_cli = AppGroup("demo", help="Demonstration data.")
 wallet_cli = AppGroup("wallet", help="The wallet ledger.")
 agencies_cli = AppGroup("agencies", help="Agency systems.")
+audit_cli = AppGroup("audit", help="The hash-chained audit log.")
 outbox_cli = AppGroup("outbox", help="The worker: deliveries to agencies, receipts, large bill batches.")
 
 
@@ -76,6 +80,30 @@ def users_create(
     click.echo(f"created {user.role.value} {user.email}")
 
 
+@users_cli.command("reset-two-factor")
+@click.option("--email", "login", required=True, help="The user's e-mail address (or mobile number).")
+def users_reset_two_factor(login: str) -> None:
+    """Remove a user's lost authenticator: they set two-factor up again at their next login."""
+    from portal.accounts import twofactor
+
+    with get_database().write_transaction() as session:
+        user = account_services.find_by_identifier(session, login)
+        if user is None:
+            raise click.ClickException(f"no user {login}")
+        twofactor.reset(session, user, actor=None)
+    click.echo(f"two-factor reset for {login}; all their sessions ended")
+
+
+@users_cli.command("rotate-ids")
+def users_rotate_ids() -> None:
+    """Re-encrypt national ID numbers under the first key of IDENTITY_KEYS (after adding a new key)."""
+    from portal.accounts import idcrypto
+
+    with get_database().write_transaction() as session:
+        count = idcrypto.rotate(session)
+    click.echo(f"{count} ID numbers re-encrypted under key {idcrypto.current_vault().current_key_id}")
+
+
 @demo_cli.command("seed")
 def demo_seed() -> None:
     """Create the demo agencies and logins (idempotent)."""
@@ -85,6 +113,7 @@ def demo_seed() -> None:
     for login in logins:
         agency = f" (agency: {login.agency_code})" if login.agency_code else ""
         click.echo(f"  {login.role.value:<9} {login.login:<26} {login.password}{agency}")
+    click.echo("Staff set up two-factor authentication (an authenticator app) at their first login.")
 
 
 @wallet_cli.command("verify")
@@ -130,6 +159,20 @@ def outbox_run(once: bool) -> None:
     click.echo(f"{delivered} messages delivered")
 
 
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Walk the audit chain; name every entry that was edited, deleted or reordered (exit 1 if any)."""
+    with get_database().sessionmaker() as session:
+        problems = list(chain_problems(session))
+        entries = session.scalar(select(func.count()).select_from(AuditEvent))
+    for problem in problems:
+        where = f"entry {problem.seq}" + (f" (id {problem.event_id})" if problem.event_id else "")
+        click.echo(f"{where}: {problem.problem}", err=True)
+    if problems:
+        raise SystemExit(1)
+    click.echo(f"audit chain intact: {entries} entries")
+
+
 def init_app(app: Flask) -> None:
-    for group in (db_cli, users_cli, demo_cli, wallet_cli, agencies_cli, outbox_cli):
+    for group in (db_cli, users_cli, demo_cli, wallet_cli, agencies_cli, outbox_cli, audit_cli):
         app.cli.add_command(group)

@@ -1,4 +1,7 @@
-"""Demo data: agencies, a resident and one staff user per role. Running it twice changes nothing."""
+"""Demo data: agencies, a resident and one staff user per role. Running it twice changes nothing.
+
+Demo staff get no two-factor secret: like any new staff member, they set it up at their first login
+(the page shows the QR code and the key as text), so the demo shows the real enrolment."""
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ from portal.db import Base
 from portal.payments import models as payments_models
 from portal.receipts import models as receipts_models
 from portal.reports import models as reports_models
+from portal.risk import models as risk_models
 from portal.wallet import models as wallet_models
 
 metadata = Base.metadata
@@ -23,5 +24,6 @@ __all__ = [
     "payments_models",
     "receipts_models",
     "reports_models",
+    "risk_models",
     "wallet_models",
 ]

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+from typing import NoReturn
 from urllib.parse import urlsplit
 
-from flask import Flask, g, has_request_context, render_template, request
+from flask import Flask, abort, g, has_request_context, render_template, request
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -139,3 +141,13 @@ def _unexpected_error(error: Exception):
 
     current_app.logger.exception("unhandled error: %s", error)
     return render_error(InternalServerError.code)
+
+
+def not_found(kind: str, reference: object) -> NoReturn:
+    """404 for an object that does not exist or is someone else's (the answer never says which), with a
+    log line naming who asked: repeated tries at other people's ids show up in the logs."""
+    who = f"user:{current_user.id}" if current_user.is_authenticated else "anonymous"
+    logging.getLogger("portal.access").warning(
+        "%s asked for %s %s: not theirs or not there", who, kind, reference
+    )
+    abort(404)

@@ -9,8 +9,11 @@ from sqlalchemy.orm import Session
 from portal.accounts.models import Role, User
 from portal.agencies.models import Agency, AgencyCategory
 from portal.bills.models import Bill
+from portal.db import utcnow
 
 DEFAULT_PASSWORD = "correct horse battery staple"
+# Staff made by the factories have two-factor set up with this secret; tests compute its codes with pyotp.
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 # A cheap argon2id hash: the parameters travel inside the hash, so the portal verifies it as usual.
 _HASHER = PasswordHasher(time_cost=1, memory_cost=8 * 1024)
 _DEFAULT_HASH = _HASHER.hash(DEFAULT_PASSWORD)
@@ -42,22 +45,31 @@ class UserFactory(BaseFactory):
     password_hash = _DEFAULT_HASH
 
 
-class ClerkFactory(UserFactory):
-    role = Role.CLERK
+class StaffFactory(UserFactory):
+    """Two-factor is mandatory for staff: these have it set up (pass totp_enabled_at=None for one who
+    has not, and totp_secret=None for one who has not even been given a secret yet)."""
+
+    class Meta:
+        abstract = True
+
     phone = None
+    totp_secret = TOTP_SECRET
+    totp_enabled_at = factory.LazyFunction(utcnow)
+
+
+class ClerkFactory(StaffFactory):
+    role = Role.CLERK
     email = factory.Sequence(lambda n: f"clerk{n}@agency.example.cn")
     agency = factory.SubFactory(AgencyFactory)
 
 
-class FinanceFactory(UserFactory):
+class FinanceFactory(StaffFactory):
     role = Role.FINANCE
-    phone = None
     email = factory.Sequence(lambda n: f"finance{n}@city.example.cn")
 
 
-class AdminFactory(UserFactory):
+class AdminFactory(StaffFactory):
     role = Role.ADMIN
-    phone = None
     email = factory.Sequence(lambda n: f"admin{n}@city.example.cn")
 
 

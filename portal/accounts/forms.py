@@ -33,6 +33,28 @@ NEW_PASSWORD_LENGTH = Length(
 )
 
 
+def role_field() -> SelectField:
+    return SelectField(
+        _l("Role"),
+        choices=[
+            SelectChoice("clerk", _l("Agency clerk")),
+            SelectChoice("finance", _l("Finance")),
+            SelectChoice("admin", _l("Administrator")),
+        ],
+        validators=[DataRequired(_l("Choose a role."))],
+    )
+
+
+def agency_field() -> SelectField:
+    """Choices are the agencies, filled in by the view."""
+    return SelectField(
+        _l("Agency"),
+        description=_l("Required for clerks; leave empty for finance and administrators."),
+        choices=[],
+        validate_choice=False,
+    )
+
+
 class LoginForm(FlaskForm):
     identifier = StringField(
         _l("Mobile number or e-mail address"),
@@ -130,24 +152,84 @@ class StaffForm(FlaskForm):
     display_name = StringField(
         _l("Full name"), validators=[Length(max=100, message=_l("A name has at most 100 characters."))]
     )
-    role = SelectField(
-        _l("Role"),
-        choices=[
-            SelectChoice("clerk", _l("Agency clerk")),
-            SelectChoice("finance", _l("Finance")),
-            SelectChoice("admin", _l("Administrator")),
-        ],
-        validators=[DataRequired(_l("Choose a role."))],
-    )
-    agency = SelectField(
-        _l("Agency"),
-        description=_l("Required for clerks; leave empty for finance and administrators."),
-        choices=[],
-        validate_choice=False,
-    )
+    role = role_field()
+    agency = agency_field()
     password = PasswordField(
         _l("Initial password"),
         description=_l("The new staff member must change it at first login."),
         validators=[DataRequired(_l("Enter an initial password.")), NEW_PASSWORD_LENGTH],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class TwoFactorCodeForm(FlaskForm):
+    code = StringField(
+        _l("Security code"),
+        description=_l("The 6-digit code your authenticator app shows now."),
+        validators=[
+            DataRequired(_l("Enter the 6-digit code from your authenticator app.")),
+            Length(max=20, message=_l("Enter the 6 digits your authenticator app shows, like 123456.")),
+        ],
+        render_kw={
+            "autocomplete": "one-time-code",
+            "inputmode": "numeric",
+            "spellcheck": "false",
+            "autocapitalize": "off",
+        },
+    )
+
+
+class RecoveryCodeForm(FlaskForm):
+    recovery_code = StringField(
+        _l("Recovery code"),
+        description=_l("One of the codes you saved when you set up two-factor, like 4k7m-x2pq-9d3f."),
+        validators=[
+            DataRequired(_l("Enter one of your recovery codes.")),
+            Length(max=40, message=_l("A recovery code has 12 letters and digits.")),
+        ],
+        render_kw={"autocomplete": "one-time-code", "spellcheck": "false", "autocapitalize": "off"},
+    )
+
+
+class PasswordCheckForm(FlaskForm):
+    """Re-entering the password before a change to how the account logs in."""
+
+    password = PasswordField(
+        _l("Your password"),
+        validators=[
+            DataRequired(_l("Enter your password.")),
+            Length(max=MAX_LENGTH, message=_l("Password must be at most %(max)d characters.")),
+        ],
+        render_kw={"autocomplete": "current-password"},
+    )
+
+
+class StaffRoleForm(FlaskForm):
+    role = role_field()
+    agency = agency_field()
+
+
+class ForgotPasswordForm(FlaskForm):
+    identifier = StringField(
+        _l("Mobile number or e-mail address"),
+        description=_l("The one you log in with. We send the link there."),
+        validators=[DataRequired(_l("Enter your mobile number or e-mail address.")), IDENTIFIER_LENGTH],
+        render_kw={"autocomplete": "username", "spellcheck": "false"},
+    )
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField(
+        _l("New password"),
+        description=_l("At least 10 characters, not a common password."),
+        validators=[DataRequired(_l("Enter a new password.")), NEW_PASSWORD_LENGTH],
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        _l("Confirm new password"),
+        validators=[
+            DataRequired(_l("Enter the new password again.")),
+            EqualTo("password", _l("The two passwords do not match.")),
+        ],
         render_kw={"autocomplete": "new-password"},
     )

@@ -64,7 +64,11 @@ class User(Base):
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), index=True)
     display_name: Mapped[str | None] = mapped_column(String(100))
     real_name: Mapped[str | None] = mapped_column(String(50))
-    national_id: Mapped[str | None] = mapped_column(String(18), unique=True)
+    # The national ID number only encrypted (portal/accounts/idcrypto.py): the key's id, the ciphertext,
+    # and a blind index (HMAC) that keeps one number to one account. Read and write it as national_id.
+    national_id_key: Mapped[str | None] = mapped_column(String(16))
+    national_id_ciphertext: Mapped[str | None] = mapped_column(String(100))
+    national_id_index: Mapped[str | None] = mapped_column(String(64), unique=True)
     verification_tier: Mapped[VerificationTier] = mapped_column(
         string_enum(VerificationTier, "verification_tier"), default=VerificationTier.BASIC
     )
@@ -75,6 +79,10 @@ class User(Base):
     last_login_at: Mapped[datetime | None]
     password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Two-factor (TOTP): a secret without totp_enabled_at is an enrolment not yet confirmed with a code.
+    totp_secret: Mapped[str | None] = mapped_column(String(32))
+    totp_enabled_at: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None]  # the last 30-second step accepted: a code never works twice
 
     agency: Mapped[Agency | None] = relationship(lazy="joined")
 
@@ -101,6 +109,40 @@ class User(Base):
     def has_role(self, *roles: Role) -> bool:
         return self.role in roles
 
+    @property
+    def has_national_id(self) -> bool:
+        return self.national_id_index is not None
+
+    @property
+    def national_id(self) -> str | None:
+        """Decrypted on demand with the app's keys; pages show only identity.mask_national_id() of it."""
+        if self.national_id_ciphertext is None or self.national_id_key is None:
+            return None
+        from portal.accounts.idcrypto import Sealed, current_vault
+
+        return current_vault().open(Sealed(self.national_id_key, self.national_id_ciphertext))
+
+    @national_id.setter
+    def national_id(self, number: str | None) -> None:
+        if number is None:
+            self.national_id_key = self.national_id_ciphertext = self.national_id_index = None
+            return
+        from portal.accounts.idcrypto import current_vault
+
+        vault = current_vault()
+        sealed = vault.seal(number)
+        self.national_id_key, self.national_id_ciphertext = sealed.key_id, sealed.ciphertext
+        self.national_id_index = vault.index(number)
+
+    @property
+    def two_factor_enrolled(self) -> bool:
+        return self.totp_enabled_at is not None and self.totp_secret is not None
+
+    @property
+    def two_factor_required(self) -> bool:
+        """Mandatory for staff; residents who switched it on are asked for it too."""
+        return self.is_staff or self.two_factor_enrolled
+
 
 class LoginSession(Base):
     """One signed-in browser. Logging out ends the row, so a copied cookie stops working."""
@@ -114,5 +156,34 @@ class LoginSession(Base):
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None]
     user_agent: Mapped[str | None] = mapped_column(String(255))
+
+    user: Mapped[User] = relationship()
+
+
+class RecoveryCode(Base):
+    """A one-time code for when the authenticator is lost. Only its SHA-256 is kept (codes carry 60 random
+    bits, so a fast hash suffices); used_at makes it worthless."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[datetime | None]
+
+
+class PasswordResetToken(Base):
+    """A one-time link to set a new password. Only the token's SHA-256 is kept (32 random bytes), so a
+    copy of the database opens no account; used_at (or a newer link) makes it worthless."""
+
+    __tablename__ = "password_reset_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship()

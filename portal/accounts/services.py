@@ -10,9 +10,10 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.accounts import identity, passwords
+from portal.accounts import idcrypto, identity, passwords
 from portal.accounts.models import STAFF_ROLES, Role, User, VerificationTier
 from portal.agencies.models import Agency
+from portal.audit.services import record
 from portal.db import utcnow
 from portal.errors import AuthenticationFailed, ValidationFailed
 
@@ -65,37 +66,52 @@ def register_resident(session: Session, login_identifier: str, password: str) ->
 
 def authenticate(session: Session, login_identifier: str, password: str) -> User:
     """The user for these credentials; one vague error for unknown, wrong, locked or disabled."""
-    refused = AuthenticationFailed(
+    refused = login_refused()
+    user = find_by_identifier(session, login_identifier)
+    if user is None:
+        passwords.burn_verification_time(password)
+        raise refused
+    if is_locked(user):
+        passwords.burn_verification_time(password)
+        raise refused
+    if not passwords.verify_password(user.password_hash, password) or not user.is_active:
+        count_failure(user)
+        raise refused
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash_password(password)
+    if not user.two_factor_required:
+        record_login(user)
+    # Otherwise the failure count stands until the second factor passes too: a correct password must not
+    # wipe out failed codes, or guessing could alternate password and code forever.
+    return user
+
+
+def record_login(user: User) -> None:
+    """Every factor passed: forget earlier failures."""
+    user.failed_login_count = 0
+    user.locked_until = None
+    user.last_login_at = utcnow()
+
+
+def is_locked(user: User) -> bool:
+    return user.locked_until is not None and user.locked_until > utcnow()
+
+
+def login_refused() -> AuthenticationFailed:
+    return AuthenticationFailed(
         _(
             "The login details are incorrect, or the account is temporarily locked. "
             "Check them and try again, or wait %(minutes)d minutes.",
             minutes=lockout_minutes(),
         )
     )
-    user = find_by_identifier(session, login_identifier)
-    if user is None:
-        passwords.burn_verification_time(password)
-        raise refused
-    now = utcnow()
-    if user.locked_until is not None and user.locked_until > now:
-        passwords.burn_verification_time(password)
-        raise refused
-    if not passwords.verify_password(user.password_hash, password) or not user.is_active:
-        _count_failure(user)
-        raise refused
-    user.failed_login_count = 0
-    user.locked_until = None
-    user.last_login_at = now
-    if passwords.needs_rehash(user.password_hash):
-        user.password_hash = passwords.hash_password(password)
-    return user
 
 
 def lockout_minutes() -> int:
     return max(1, current_app.config["LOGIN_LOCKOUT_SECONDS"] // 60)
 
 
-def _count_failure(user: User) -> None:
+def count_failure(user: User) -> None:
     user.failed_login_count += 1
     if user.failed_login_count >= current_app.config["LOGIN_MAX_FAILURES"]:
         user.locked_until = utcnow() + timedelta(seconds=current_app.config["LOGIN_LOCKOUT_SECONDS"])
@@ -119,7 +135,7 @@ def verify_identity(session: Session, user: User, real_name: str, national_id: s
     A verified identity cannot be replaced here: swapping it would move the wallet's limits and free the
     old ID for another account, so changes go through support.
     """
-    if user.national_id is not None:
+    if user.has_national_id:
         raise ValidationFailed(_("Your identity is already verified. To change it, call the hotline 12345."))
     name = identity.normalize_real_name(real_name)
     if name is None:
@@ -131,7 +147,8 @@ def verify_identity(session: Session, user: User, real_name: str, national_id: s
     problem = identity.national_id_problem(number)
     if problem is not None:
         raise ValidationFailed(_national_id_message(problem), field="national_id")
-    holder = session.scalar(select(User).where(User.national_id == number, User.id != user.id))
+    index = idcrypto.current_vault().index(number)  # the number itself is only stored encrypted
+    holder = session.scalar(select(User).where(User.national_id_index == index, User.id != user.id))
     if holder is not None:
         raise ValidationFailed(
             _("This ID number is already linked to another account. Contact support if this is wrong."),
@@ -186,6 +203,21 @@ def _agency_for_role(session: Session, role: Role, agency_code: str | None) -> A
     if agency is None:
         raise ValidationFailed(_("A clerk must belong to exactly one existing agency."), field="agency")
     return agency
+
+
+def change_staff_role(session: Session, actor: User, user: User, role: Role, agency_code: str | None) -> None:
+    """Role and agency change together, so a clerk is never left without an agency or with two."""
+    if not user.is_staff:
+        raise ValidationFailed(_("Only staff accounts are managed here."))
+    if role not in STAFF_ROLES:
+        raise ValidationFailed(_("Choose a staff role."), field="role")
+    if user.id == actor.id and role is not user.role:
+        raise ValidationFailed(_("You cannot change your own role."), field="role")
+    agency = _agency_for_role(session, role, agency_code)
+    before = {"role": user.role.value, "agency": user.agency.code if user.agency else None}
+    user.role, user.agency = role, agency
+    after = {"role": role.value, "agency": agency.code if agency else None}
+    record(session, f"user:{actor.id}", "staff.role_changed", f"user:{user.id}", before=before, after=after)
 
 
 def set_staff_active(actor: User, user: User, active: bool) -> None:

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 
-from portal.accounts import auth, identity, services
+from portal.accounts import auth, identity, services, twofactor
 from portal.accounts.forms import ChangePasswordForm, IdentityForm, LoginForm, RegistrationForm
 from portal.accounts.models import Role
 from portal.db import get_session
@@ -23,7 +23,7 @@ def _login_limit() -> str:
     return current_app.config["RATELIMIT_LOGIN"]
 
 
-def _per_user() -> str:
+def per_user_key() -> str:
     # Guesses at a current password or at ID numbers are limited per account, wherever they come from.
     return f"user:{current_user.get_id()}" if current_user.is_authenticated else get_remote_address()
 
@@ -66,14 +66,19 @@ def login():
     if form.validate_on_submit():
         db = get_session()
         try:
-            user = services.authenticate(db, form.identifier.data, form.password.data)
+            user = twofactor.check_password(db, form.identifier.data, form.password.data)
         except PortalError as error:
             # Rendered with 200 so the failure counter the service updated is committed.
             attach_error(form, error)
         else:
+            next_url = safe_next_url(request.args.get("next"), "")
+            if user.two_factor_required:
+                auth.begin_second_step(user, next_url)
+                step = "two_factor.verify" if user.two_factor_enrolled else "two_factor.setup"
+                return redirect(url_for(step))
             auth.start_session(db, user)
             flash(_("You are logged in."), "success")
-            return redirect(safe_next_url(request.args.get("next"), home_for(user)))
+            return redirect(next_url or home_for(user))
     return render_template("accounts/login.html", form=form)
 
 
@@ -88,8 +93,12 @@ def logout():
 @bp.get("/")
 @login_required
 def profile():
+    enrolled = current_user.two_factor_enrolled
     return render_template(
         "accounts/profile.html",
+        recovery_codes_left=twofactor.remaining_recovery_codes(get_session(), current_user)
+        if enrolled
+        else 0,
         masked_id=identity.mask_national_id(current_user.national_id),
         masked_phone=identity.mask_phone(current_user.phone),
         masked_name=identity.mask_name(current_user.real_name),
@@ -98,11 +107,11 @@ def profile():
 
 @bp.route("/identity", methods=["GET", "POST"])
 @login_required
-@limiter.limit("10 per hour", methods=["POST"], key_func=_per_user)
+@limiter.limit("10 per hour", methods=["POST"], key_func=per_user_key)
 def verify_identity():
     if current_user.role is not Role.RESIDENT:
         return redirect(url_for("accounts.profile"))
-    if current_user.national_id is not None:
+    if current_user.has_national_id:
         flash(_("Your identity is already verified. To change it, call the hotline 12345."), "info")
         return redirect(url_for("accounts.profile"))
     form = IdentityForm()
@@ -119,7 +128,7 @@ def verify_identity():
 
 @bp.route("/password", methods=["GET", "POST"])
 @login_required
-@limiter.limit("10 per hour", methods=["POST"], key_func=_per_user)
+@limiter.limit("10 per hour", methods=["POST"], key_func=per_user_key)
 def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():

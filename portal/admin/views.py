@@ -8,8 +8,9 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from portal.accounts import services as account_services
+from portal.accounts import twofactor
 from portal.accounts.auth import role_required
-from portal.accounts.forms import StaffForm
+from portal.accounts.forms import StaffForm, StaffRoleForm
 from portal.accounts.models import Role, User
 from portal.agencies import services as agency_services
 from portal.db import get_session
@@ -33,10 +34,7 @@ def staff():
 def new_staff():
     db = get_session()
     form = StaffForm()
-    form.agency.choices = [SelectChoice("", _("No agency"))] + [
-        SelectChoice(agency.code, agency.name_for(current_locale()))
-        for agency in agency_services.all_agencies(db)
-    ]
+    form.agency.choices = _agency_choices(db)
     if form.validate_on_submit():
         request = account_services.StaffRequest(
             email=form.email.data,
@@ -55,13 +53,65 @@ def new_staff():
     return render_template("admin/new_staff.html", form=form)
 
 
+def _agency_choices(db) -> list[SelectChoice]:
+    return [SelectChoice("", _("No agency"))] + [
+        SelectChoice(agency.code, agency.name_for(current_locale()))
+        for agency in agency_services.all_agencies(db)
+    ]
+
+
+def _staff_or_404(db, user_id: int) -> User:
+    user = db.get(User, user_id)
+    if user is None or not user.is_staff:
+        abort(404)
+    return user
+
+
+@bp.route("/staff/<int:user_id>", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def edit_staff(user_id: int):
+    """Role and agency; the page also offers disabling and a two-factor reset."""
+    db = get_session()
+    user = _staff_or_404(db, user_id)
+    form = StaffRoleForm(data={"role": user.role.value, "agency": user.agency.code if user.agency else ""})
+    form.agency.choices = _agency_choices(db)
+    if form.validate_on_submit():
+        try:
+            account_services.change_staff_role(db, current_user, user, Role(form.role.data), form.agency.data)
+        except PortalError as error:
+            attach_error(form, error)
+        else:
+            flash(_("Role and agency of %(email)s saved.", email=user.email), "success")
+            return redirect(url_for("admin.edit_staff", user_id=user.id))
+    return render_template("admin/edit_staff.html", member=user, form=form, action_form=ConfirmForm())
+
+
+@bp.post("/staff/<int:user_id>/two-factor/reset")
+@role_required(Role.ADMIN)
+def reset_two_factor(user_id: int):
+    """For a lost phone: the member's sessions end and they set two-factor up again at their next login."""
+    db = get_session()
+    user = _staff_or_404(db, user_id)
+    try:
+        twofactor.reset(db, user, current_user)
+    except PortalError as error:
+        flash(error.message, "error")
+    else:
+        flash(
+            _(
+                "Two-factor of %(email)s was reset. They set it up again at their next login.",
+                email=user.email,
+            ),
+            "success",
+        )
+    return redirect(url_for("admin.edit_staff", user_id=user.id))
+
+
 @bp.post("/staff/<int:user_id>/active")
 @role_required(Role.ADMIN)
 def toggle_staff(user_id: int):
     db = get_session()
-    user = db.get(User, user_id)
-    if user is None or not user.is_staff:
-        abort(404)
+    user = _staff_or_404(db, user_id)
     try:
         account_services.set_staff_active(current_user, user, not user.is_active)
     except PortalError as error:

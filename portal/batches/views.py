@@ -19,6 +19,8 @@ from portal.batches.rows import COLUMNS
 from portal.db import get_session
 from portal.errors import NotFound, PortalError
 from portal.forms import ConfirmForm, attach_error
+from portal.reports.sql import safe_text
+from portal.web import not_found
 
 bp = Blueprint("batches", __name__, url_prefix="/agencies/<code>/batches")
 
@@ -166,7 +168,7 @@ def error_report(code: str, upload_id: str):
     writer = csv.writer(buffer)
     writer.writerow([_("Line"), _("Column"), _("Problem")])
     for error in services.row_errors(batch):
-        writer.writerow([error["line"], _neutralise(error["column"]), _neutralise(error["message"])])
+        writer.writerow([error["line"], safe_text(error["column"]), safe_text(error["message"])])
     response = Response("\ufeff" + buffer.getvalue(), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="errors-{batch.upload_id}.csv"'
     return response
@@ -188,9 +190,4 @@ def _batch(agency, upload_id: str):
     try:
         return services.batch_of(get_session(), agency, upload_id)
     except NotFound:
-        abort(404)
-
-
-def _neutralise(text: str) -> str:
-    """Spreadsheets run cells that start with = + - @ as formulas; a leading apostrophe keeps them text."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+        not_found("batch", upload_id)

@@ -11,10 +11,12 @@ from flask_login import current_user
 from portal.accounts.auth import role_required
 from portal.accounts.identity import mask_name
 from portal.accounts.models import Role
+from portal.accounts.views import per_user_key
 from portal.bills import services
 from portal.bills.forms import SaveAccountForm, lookup_form, query_values
 from portal.db import get_session
 from portal.errors import PortalError
+from portal.extensions import configured_limit, limiter
 from portal.forms import ConfirmForm
 from portal.i18n import current_locale
 from portal.payments.checkout import Selection
@@ -28,6 +30,7 @@ def index():
 
 
 @bp.get("/<code>")
+@limiter.limit(configured_limit("RATELIMIT_LOOKUP"), key_func=per_user_key)
 def lookup(code: str):
     found = services.find_agency(get_session(), code)
     if found is None:
@@ -89,6 +92,7 @@ def save(code: str):
 
 @bp.get("/mine")
 @role_required(Role.RESIDENT)
+@limiter.limit(configured_limit("RATELIMIT_LOOKUP"), key_func=per_user_key)
 def mine():
     rows = services.dashboard(get_session(), current_user)
     tokens = {

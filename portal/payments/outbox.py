@@ -54,7 +54,7 @@ def enqueue(session: Session, topic: str, dedupe_key: str, payload: dict) -> Out
 def backoff(attempts: int, base_seconds: float) -> timedelta:
     """30 s, 1 min, 2 min, ... up to 6 hours, with 10% jitter so retries of one outage spread out."""
     delay = min(timedelta(seconds=base_seconds * 2 ** max(attempts - 1, 0)), MAX_BACKOFF)
-    return delay * random.uniform(0.9, 1.1)  # noqa: S311  (spreads retries; not a secret)
+    return delay * random.uniform(0.9, 1.1)  # noqa: S311 - spreads retries, not a secret  # nosec B311
 
 
 def claim(database: Database, limit: int, due_by: datetime | None = None) -> list[int]:

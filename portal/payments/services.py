@@ -24,6 +24,8 @@ from portal.payments.numbers import payment_reference
 from portal.payments.states import move_payment
 from portal.receipts.models import ReceiptKind
 from portal.receipts.services import issue_receipt
+from portal.risk.checks import check as risk_check
+from portal.risk.rules import PAYMENT
 from portal.wallet.owners import agency_owner, wallet_owner
 from portal.wallet.types import PaymentLeg
 
@@ -82,6 +84,8 @@ def find_by_key(session: Session, user: User, key: str) -> Payment | None:
 
 def pay(session: Session, wallet, user: User, quote: Quote, amounts: Sequence[int]) -> Payment:
     """Pay the quoted bills once. The same key again returns the first payment and moves nothing."""
+    # Before anything is written: a blocking rule refuses here and leaves only its flag to commit.
+    risk_check(session, user, PAYMENT, sum(amounts), payers=[line.bill.payer_name for line in quote.lines])
     payment = Payment(
         items=[],  # a new payment has no lines yet: no query to find that out
         reference=payment_reference(),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -9,17 +11,20 @@ from flask_login import current_user
 from portal.accounts.auth import role_required
 from portal.accounts.identity import mask_name
 from portal.accounts.models import Role
+from portal.accounts.views import per_user_key
 from portal.db import get_database, get_session
 from portal.errors import NotFound, PortalError, ValidationFailed
+from portal.extensions import configured_limit, limiter
 from portal.forms import ConfirmForm
 from portal.i18n import current_locale
 from portal.money import format_fen as fen
 from portal.money import parse_amount
 from portal.payments import checkout, delivery, labels, services
 from portal.receipts import services as receipts
+from portal.risk.checks import RiskBlocked
 from portal.wallet.factory import wallet_service
 from portal.wallet.resident import ensure_wallet
-from portal.web import render_error
+from portal.web import not_found, render_error
 
 bp = Blueprint("payments", __name__, url_prefix="/payments")
 
@@ -36,6 +41,7 @@ def _template_helpers(state) -> None:
 
 @bp.post("/review")
 @role_required(Role.RESIDENT)
+@limiter.limit(configured_limit("RATELIMIT_PAYMENT"), key_func=per_user_key)
 def review():
     form = ConfirmForm()
     if not form.validate_on_submit():
@@ -45,12 +51,25 @@ def review():
         quote = checkout.quote(get_session(), selections, current_locale())
     except PortalError as error:
         flash(error.message, "error")
-        return redirect(request.referrer or url_for("bills.index"))
+        return redirect(_same_site(request.referrer) or url_for("bills.index"))
     return _review_page(quote)
+
+
+def _same_site(url: str | None) -> str | None:
+    """The page the form came from, only if it is one of ours (a path on this host)."""
+    parts = urlsplit(url or "")
+    if (
+        not url
+        or (parts.netloc and parts.netloc != request.host)
+        or parts.scheme not in ("", "http", "https")
+    ):
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 @bp.post("/confirm")
 @role_required(Role.RESIDENT)
+@limiter.limit(configured_limit("RATELIMIT_PAYMENT"), key_func=per_user_key)
 def confirm():
     form = ConfirmForm()
     if not form.validate_on_submit():
@@ -75,6 +94,9 @@ def confirm():
     try:
         amounts = services.chosen_amounts(fresh, _entered_amounts(len(fresh.lines)))
         payment = services.pay(session, wallet_service(session), current_user, fresh, amounts)
+    except RiskBlocked as error:  # nothing was paid; the redirect commits the flag for the officers
+        flash(error.message, "error")
+        return redirect(url_for("payments.history"))
     except PortalError as error:
         return _review_page(fresh, problem=error.message, status=409, field=error.field)
     flash(
@@ -153,4 +175,4 @@ def _own_payment(reference: str):
     try:
         return services.payment_of(get_session(), current_user, reference)
     except NotFound:
-        abort(404)
+        not_found("payment", reference)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, SelectField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Optional, ValidationError
 
 from portal.agencies.models import CATEGORY_LABELS
@@ -43,11 +44,15 @@ class CollectionsForm(DateRangeForm):
 
     def fill_choices(self, agencies: list[tuple[str, str]], everything: str) -> None:
         """Choices in the reader's language; the first of each means no narrowing."""
-        self.agency.choices = [("", everything), *agencies]
-        self.category.choices = [("", everything)] + [(k.value, str(v)) for k, v in CATEGORY_LABELS.items()]
         states = {k: v for k, v in PAYMENT_STATE_LABELS.items() if k is not PaymentState.PENDING}
-        self.state.choices = [("", everything)] + [(k.value, str(v)) for k, v in states.items()]
-        self.channel.choices = [("", everything)] + [(k.value, str(v)) for k, v in CHANNEL_LABELS.items()]
+        self.agency.choices = _choices(everything, agencies)
+        self.category.choices = _choices(everything, [(k.value, str(v)) for k, v in CATEGORY_LABELS.items()])
+        self.state.choices = _choices(everything, [(k.value, str(v)) for k, v in states.items()])
+        self.channel.choices = _choices(everything, [(k.value, str(v)) for k, v in CHANNEL_LABELS.items()])
+
+
+def _choices(everything: str, pairs: list[tuple[str, str]]) -> list[SelectChoice]:
+    return [SelectChoice("", everything)] + [SelectChoice(value, label) for value, label in pairs]
 
 
 class SettlementDayForm(FlaskForm):

@@ -55,3 +55,9 @@ def spreadsheet_safe(text):
     export path writes the same cells."""
     text = func.nullif(func.replace(func.replace(text, "\r\n", "\n"), "\r", "\n"), "")
     return case((func.substr(text, 1, 1).in_(FORMULA_STARTS), literal("'") + text), else_=text)
+
+
+def safe_text(value: str | None) -> str:
+    """The same rule in Python, for the few small files written without the database."""
+    text = (value or "").replace("\r\n", "\n").replace("\r", "\n")
+    return "'" + text if text[:1] in FORMULA_STARTS and text else text

@@ -6,8 +6,12 @@ from collections.abc import Iterator
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
 
 from portal.accounts.models import User, VerificationTier
+from portal.audit.services import record
+from portal.risk.checks import check as risk_check
+from portal.risk.rules import TOP_UP, WITHDRAWAL
 from portal.wallet.owners import wallet_owner
 from portal.wallet.types import Balance, CardView, StatementLine, TransferResult
 
@@ -41,14 +45,31 @@ def link_card(wallet, user: User, card_number: str) -> CardView:
     return card
 
 
-def top_up(wallet, user: User, amount_fen: int, card: str, idempotency_key: str) -> TransferResult:
+def top_up(
+    wallet, session: Session, user: User, amount_fen: int, card: str, idempotency_key: str
+) -> TransferResult:
     ensure_wallet(wallet, user)
-    return wallet.top_up(wallet_owner(user), amount_fen, card=card, idempotency_key=idempotency_key)
+    risk_check(session, user, TOP_UP, amount_fen)
+    result = wallet.top_up(wallet_owner(user), amount_fen, card=card, idempotency_key=idempotency_key)
+    return _audited(session, user, "wallet.top_up", result)
 
 
-def withdraw(wallet, user: User, amount_fen: int, card: str, idempotency_key: str) -> TransferResult:
+def withdraw(
+    wallet, session: Session, user: User, amount_fen: int, card: str, idempotency_key: str
+) -> TransferResult:
     ensure_wallet(wallet, user)
-    return wallet.withdraw(wallet_owner(user), amount_fen, card=card, idempotency_key=idempotency_key)
+    risk_check(session, user, WITHDRAWAL, amount_fen)
+    result = wallet.withdraw(wallet_owner(user), amount_fen, card=card, idempotency_key=idempotency_key)
+    return _audited(session, user, "wallet.withdrawal", result)
+
+
+def _audited(session: Session, user: User, action: str, result: TransferResult) -> TransferResult:
+    """The portal's audit log holds every move a resident made (a replayed form is the same move)."""
+    if not result.replayed:
+        record(
+            session, f"user:{user.id}", action, f"transfer:{result.reference}", amount_fen=result.amount_fen
+        )
+    return result
 
 
 def all_lines(

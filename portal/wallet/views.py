@@ -14,6 +14,7 @@ from wtforms.fields.choices import SelectChoice
 from portal.accounts.auth import role_required
 from portal.accounts.models import Role
 from portal.clock import local_time
+from portal.db import get_session
 from portal.errors import PortalError
 from portal.forms import attach_error
 from portal.money import format_fen, plain_yuan
@@ -87,7 +88,12 @@ def _money_move(direction: str):
         operation = resident.top_up if direction == "top_up" else resident.withdraw
         try:
             result = operation(
-                wallet, current_user, form.amount.fen, form.card.data, form.idempotency_key.data
+                wallet,
+                get_session(),
+                current_user,
+                form.amount.fen,
+                form.card.data,
+                form.idempotency_key.data,
             )
         except PortalError as error:
             attach_error(form, error)

@@ -125,3 +125,49 @@ def test_cli_refuses_a_clerk_without_agency(runner, db):
 
     assert result.exit_code != 0
     assert "agency" in result.output.lower() or "机构" in result.output
+
+
+def test_admin_moves_a_clerk_to_another_agency_and_makes_finance_of_another(client, db):
+    from portal.audit.models import AuditEvent
+
+    gas = AgencyFactory(code="gas-move")
+    clerk = ClerkFactory()
+    admin = AdminFactory()
+    login(client, admin.email)
+
+    moved = submit(client, f"/admin/staff/{clerk.id}", {"role": "clerk", "agency": "gas-move"})
+    db.refresh(clerk)
+    assert moved.status_code == 302 and clerk.agency_id == gas.id
+
+    promoted = submit(client, f"/admin/staff/{clerk.id}", {"role": "finance", "agency": ""})
+    db.refresh(clerk)
+    assert promoted.status_code == 302 and clerk.role is Role.FINANCE and clerk.agency_id is None
+    changes = db.scalars(select(AuditEvent).where(AuditEvent.action == "staff.role_changed")).all()
+    assert [event.actor for event in changes] == [f"user:{admin.id}"] * 2
+
+
+def test_role_change_keeps_clerks_bound_to_one_agency_and_admins_their_own_role(client, db):
+    finance = ClerkFactory(role=Role.FINANCE, agency=None)
+    admin = AdminFactory()
+    login(client, admin.email)
+
+    no_agency = submit(client, f"/admin/staff/{finance.id}", {"role": "clerk", "agency": ""})
+    own = submit(client, f"/admin/staff/{admin.id}", {"role": "finance", "agency": ""})
+
+    assert 'href="#agency"' in no_agency.get_data(as_text=True)
+    assert 'href="#role"' in own.get_data(as_text=True)
+    db.refresh(finance)
+    db.refresh(admin)
+    assert finance.role is Role.FINANCE and admin.role is Role.ADMIN
+
+
+def test_staff_page_shows_two_factor_status_and_a_manage_link(client, db):
+    pending = ClerkFactory(totp_secret=None, totp_enabled_at=None)
+    login(client, AdminFactory().email)
+    client.get("/language/en")
+
+    page = client.get("/admin/staff").get_data(as_text=True)
+    member = client.get(f"/admin/staff/{pending.id}").get_data(as_text=True)
+
+    assert f'href="/admin/staff/{pending.id}"' in page and "Not set up" in page
+    assert "Reset two-factor authentication" in member

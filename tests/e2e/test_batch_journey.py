@@ -19,10 +19,12 @@ from playwright.sync_api import expect
 from portal import create_app, migrate
 from portal.accounts.models import Role, User
 from portal.agencies.models import Agency, AgencyCategory
+from portal.db import utcnow
 from tests.conftest import make_config, serve, stop
 from tests.e2e.test_account_journey import PASSWORD, assert_accessible
 from tests.e2e.test_payment_journey import screenshot
-from tests.factories import password_hash
+from tests.e2e.test_two_factor_journey import enter_security_code
+from tests.factories import TOTP_SECRET, password_hash
 
 pytestmark = pytest.mark.e2e
 
@@ -51,12 +53,22 @@ def batch_portal(make_database):
 
 @pytest.fixture
 def clerk(batch_portal):
-    """The e-mail address of a new clerk of the water agency, whose password is PASSWORD."""
+    """The e-mail address of a new clerk of the water agency, whose password is PASSWORD and whose
+    authenticator has TOTP_SECRET."""
     app, _ = batch_portal
     email = f"batch-clerk{next(_numbers)}@agency.example.cn"
     with app.app_context(), app.extensions["portal.db"].write_transaction() as session:
         agency = session.query(Agency).filter_by(code=AGENCY_CODE).one()
-        session.add(User(role=Role.CLERK, agency=agency, email=email, password_hash=password_hash(PASSWORD)))
+        session.add(
+            User(
+                role=Role.CLERK,
+                agency=agency,
+                email=email,
+                password_hash=password_hash(PASSWORD),
+                totp_secret=TOTP_SECRET,
+                totp_enabled_at=utcnow(),
+            )
+        )
     return email
 
 
@@ -98,6 +110,7 @@ def test_clerk_loads_a_gbk_bill_file_and_a_resident_finds_the_bill(page, browser
     page.get_by_label("手机号码或电子邮箱").fill(clerk)
     page.get_by_label("密码", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="登录", exact=True).click()
+    enter_security_code(page, TOTP_SECRET, clerk)
     expect(page).to_have_url(f"{base_url}/agencies/{AGENCY_CODE}/")
     page.goto(base_url + "/language/en")
     expect(page.locator("html")).to_have_attribute("lang", "en")

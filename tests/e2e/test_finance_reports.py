@@ -15,7 +15,7 @@ from portal import create_app, migrate
 from portal.accounts.models import Role, User
 from portal.agencies.models import Agency, AgencyCategory
 from portal.bills.models import Bill
-from portal.db import get_session
+from portal.db import get_session, utcnow
 from portal.payments import checkout, services
 from portal.wallet.funding import GATEWAYS
 from portal.wallet.owners import wallet_owner
@@ -23,7 +23,8 @@ from portal.wallet.service import WalletService
 from tests.conftest import make_config, serve, stop
 from tests.e2e.test_account_journey import PASSWORD, assert_accessible
 from tests.e2e.test_payment_journey import screenshot
-from tests.factories import password_hash
+from tests.e2e.test_two_factor_journey import enter_security_code
+from tests.factories import TOTP_SECRET, password_hash
 
 pytestmark = pytest.mark.e2e
 
@@ -52,7 +53,15 @@ def _seed(app) -> None:
         session.add(
             Agency(code="gas-rep", name_zh="报表燃气", name_en="Report Gas", category=AgencyCategory.GAS)
         )
-        session.add(User(role=Role.FINANCE, email=FINANCE, password_hash=password_hash(PASSWORD)))
+        session.add(
+            User(
+                role=Role.FINANCE,
+                email=FINANCE,
+                password_hash=password_hash(PASSWORD),
+                totp_secret=TOTP_SECRET,
+                totp_enabled_at=utcnow(),
+            )
+        )
         payer = User(role=Role.RESIDENT, phone="13600000001", password_hash=password_hash(PASSWORD))
         session.add(payer)
         session.flush()  # the payer's id names the wallet
@@ -103,6 +112,7 @@ def test_finance_reads_exports_settles_and_reconciles(page, reports_portal):
     page.get_by_label("Mobile number or e-mail").fill(FINANCE)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Log in", exact=True).click()
+    enter_security_code(page, TOTP_SECRET, FINANCE)
 
     page.get_by_role("navigation", name="Main menu").get_by_role("link", name="Reports").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Finance dashboard")

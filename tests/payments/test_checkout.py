@@ -6,6 +6,7 @@ from portal.payments.models import OutboxMessage, Payment, PaymentState
 from portal.receipts.models import Receipt
 from portal.wallet.factory import wallet_service
 from portal.wallet.owners import wallet_owner
+from tests.conftest import csrf_token_from
 from tests.payments.conftest import confirm_form, review
 
 
@@ -94,3 +95,21 @@ def test_insufficient_balance_is_refused_with_a_clear_message_and_moves_nothing(
     assert "is not enough for" in response.get_data(as_text=True)
     assert db.scalar(select(func.count()).select_from(Payment)) == 0
     assert db.scalar(select(Bill.status).where(Bill.bill_no == "W-2")) is StoredBillStatus.UNPAID
+
+
+def test_an_empty_review_goes_back_only_to_a_page_of_ours(client, resident):
+    page = client.get("/bills/water-pay?account_reference=3100200300").get_data(as_text=True)
+    token = csrf_token_from(page)
+
+    foreign = client.post(
+        "/payments/review", data={"csrf_token": token}, headers={"Referer": "https://evil.example/phish"}
+    )
+    ours = client.post(
+        "/payments/review",
+        data={"csrf_token": token},
+        headers={"Referer": "http://localhost/bills/water?x=1"},
+    )
+
+    assert foreign.status_code == ours.status_code == 302
+    assert foreign.location == "/bills/"
+    assert ours.location == "/bills/water?x=1"

@@ -1,8 +1,11 @@
+import json
 import re
 
 import pytest
+from sqlalchemy import select
 
 from portal.accounts.models import VerificationTier
+from portal.audit.models import AuditEvent
 from portal.wallet.factory import wallet_service
 from portal.wallet.owners import wallet_owner
 from tests.conftest import csrf_token_from, login, submit
@@ -58,6 +61,10 @@ def test_top_up_double_submit_moves_money_once(client, resident, app, db):
     assert first.status_code == second.status_code == 302
     assert balance_of(app, db, resident).posted_fen == 123_450
     assert "1 entries" in client.get("/wallet/statement").get_data(as_text=True)
+    audited = db.scalars(select(AuditEvent).where(AuditEvent.action == "wallet.top_up")).all()
+    assert [(event.actor, json.loads(event.details_json)) for event in audited] == [
+        (f"user:{resident.id}", {"amount_fen": 123_450})
+    ]
 
 
 @pytest.mark.parametrize(
@@ -107,9 +114,12 @@ def test_withdraw_more_than_available_is_refused(client, resident, app, db):
 
 
 def test_id_verified_resident_linking_a_card_reaches_the_top_tier(client, db, app):
-    user = UserFactory(
-        phone="13500000002", national_id="11010519491231002X", verification_tier=VerificationTier.ID_VERIFIED
-    )
+    with app.app_context():  # the ID number is encrypted with the app's IDENTITY_KEYS
+        user = UserFactory(
+            phone="13500000002",
+            national_id="11010519491231002X",
+            verification_tier=VerificationTier.ID_VERIFIED,
+        )
     login(client, user.phone)
 
     link(client)

@@ -1,0 +1,31 @@
+"""The audit viewer's filter (a GET form: it changes nothing, so no CSRF token)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, StringField
+from wtforms.validators import Length, Optional
+
+from portal.forms import within_service_years
+
+
+class AuditFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    actor = StringField(
+        _l("Who"), description=_l("For example user:12 or worker."), validators=[Length(max=64)]
+    )
+    action = StringField(
+        _l("What"), description=_l("For example payment or report.export."), validators=[Length(max=60)]
+    )
+    subject = StringField(_l("Object contains"), validators=[Length(max=80)])
+    date_from = DateField(_l("From (Beijing date)"), validators=[Optional()])
+    date_to = DateField(_l("To (Beijing date)"), validators=[Optional()])
+
+    def validate_date_from(self, field) -> None:
+        within_service_years(field)
+
+    def validate_date_to(self, field) -> None:
+        within_service_years(field)

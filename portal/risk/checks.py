@@ -1,0 +1,111 @@
+"""Running the rules on an operation before it moves money: hits become flags in the caller's
+transaction; a hit of a blocking rule refuses the operation (the flags stay: the view commits them)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.accounts.models import User
+from portal.audit.services import record
+from portal.db import utcnow
+from portal.errors import PortalError
+from portal.payments.models import Payment, PaymentItem
+from portal.risk.models import FlagStatus, RiskFlag
+from portal.risk.rules import HISTORY_DAYS, RULES, Move, Operation
+from portal.wallet.models import AccountKind, Entry, LedgerAccount, Transfer, TransferKind
+from portal.wallet.owners import wallet_owner
+
+MOVES = (TransferKind.TOP_UP, TransferKind.PAYMENT, TransferKind.WITHDRAWAL)
+
+
+class RiskBlocked(PortalError):
+    """A blocking rule refused the operation; the resident is told to call the hotline, not which rule."""
+
+
+def check(
+    session: Session, user: User, kind: str, amount_fen: int, payers: Iterable[str] = ()
+) -> list[RiskFlag]:
+    """Flags for every rule the operation trips; raises RiskBlocked after adding them if one blocks."""
+    settings = current_app.config["RISK_RULES"]
+    operation = _operation(session, user, kind, amount_fen, frozenset(payers), settings)
+    flags = []
+    for name, rule in RULES.items():
+        action = settings[name]["action"]
+        if action == "off":
+            continue
+        params = {key: value for key, value in settings[name].items() if key != "action"}
+        detail = rule(operation, **params)
+        if detail:
+            flags.append(_flag(session, user, name, operation, detail, blocked=action == "block"))
+    if any(flag.blocked for flag in flags):
+        raise RiskBlocked(
+            _("This operation was stopped by our safety checks. Call the hotline 12345 for help.")
+        )
+    return flags
+
+
+def _flag(session: Session, user: User, rule: str, op: Operation, detail: str, blocked: bool) -> RiskFlag:
+    flag = RiskFlag(
+        user_id=user.id,
+        rule=rule,
+        operation=op.kind,
+        amount_fen=op.amount_fen,
+        blocked=blocked,
+        detail=detail[:300],
+        status=FlagStatus.OPEN,
+    )
+    session.add(flag)
+    action = "risk.blocked" if blocked else "risk.flagged"
+    record(
+        session, "system", action, f"user:{user.id}", rule=rule, operation=op.kind, amount_fen=op.amount_fen
+    )
+    return flag
+
+
+def _operation(session: Session, user: User, kind: str, amount_fen: int, payers, settings) -> Operation:
+    now = utcnow()
+    limits = current_app.config["WALLET_LIMITS"].get(user.verification_tier.value, {})
+    payer_days = settings["many_payers"].get("days", HISTORY_DAYS)
+    return Operation(
+        kind=kind,
+        amount_fen=amount_fen,
+        at=now,
+        history=history(session, user, now - timedelta(days=HISTORY_DAYS)),
+        account_created_at=user.created_at,
+        per_payment_limit_fen=limits.get("per_payment_fen", 0),
+        payers=payers,
+        recent_payers=_recent_payers(session, user, now - timedelta(days=payer_days)),
+    )
+
+
+def history(session: Session, user: User, since) -> list[Move]:
+    """The resident's wallet moves since then, from the ledger (the in-process wallet's)."""
+    rows = session.execute(
+        select(Transfer.kind, Entry.amount_fen, Entry.created_at)
+        .join(Transfer, Transfer.id == Entry.transfer_id)
+        .join(LedgerAccount, LedgerAccount.id == Entry.account_id)
+        .where(
+            LedgerAccount.kind == AccountKind.RESIDENT_WALLET,
+            LedgerAccount.owner_ref == wallet_owner(user),
+            Transfer.kind.in_(MOVES),
+            Entry.created_at >= since,
+        )
+        .order_by(Entry.id)
+    )
+    return [Move(kind.value, abs(amount), at) for kind, amount, at in rows]
+
+
+def _recent_payers(session: Session, user: User, since) -> frozenset[str]:
+    names = session.scalars(
+        select(PaymentItem.payer_name)
+        .join(Payment, Payment.id == PaymentItem.payment_id)
+        .where(Payment.user_id == user.id, Payment.paid_at >= since)
+        .distinct()
+    )
+    return frozenset(names)

@@ -1,0 +1,166 @@
+"""The officers' review queue: assign a flag, write notes, close it as cleared or escalated (escalation
+may freeze the wallet), and unfreeze only when a second admin approves (maker-checker)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.accounts.identity import mask_name, mask_phone
+from portal.accounts.models import User
+from portal.audit.services import record
+from portal.clock import local_time
+from portal.db import utcnow
+from portal.errors import NotFound, ValidationFailed
+from portal.money import plain_yuan
+from portal.reports.sql import safe_text
+from portal.risk.checks import history
+from portal.risk.models import FlagStatus, RiskFlag, RiskNote, UnfreezeRequest
+from portal.risk.rules import Move
+from portal.wallet.models import AccountKind, LedgerAccount
+from portal.wallet.owners import wallet_owner
+
+OPEN_STATUSES = (FlagStatus.OPEN, FlagStatus.ASSIGNED)
+CASE_WINDOW = timedelta(days=7)
+
+
+def queue(session: Session, closed: bool = False, limit: int = 200) -> list[RiskFlag]:
+    statuses = (FlagStatus.CLEARED, FlagStatus.ESCALATED) if closed else OPEN_STATUSES
+    return list(
+        session.scalars(
+            select(RiskFlag).where(RiskFlag.status.in_(statuses)).order_by(RiskFlag.id.desc()).limit(limit)
+        )
+    )
+
+
+def flag(session: Session, flag_id: int) -> RiskFlag:
+    found = session.get(RiskFlag, flag_id)
+    if found is None:
+        raise NotFound(_("There is no such flag."))
+    return found
+
+
+def assign(session: Session, officer: User, flag_id: int) -> RiskFlag:
+    found = _open_flag(session, flag_id)
+    found.assigned_to, found.status = officer.id, FlagStatus.ASSIGNED
+    record(session, f"user:{officer.id}", "risk.assigned", f"risk_flag:{found.id}")
+    return found
+
+
+def add_note(session: Session, officer: User, flag_id: int, text: str) -> RiskNote:
+    found = flag(session, flag_id)
+    note = RiskNote(flag=found, author_id=officer.id, text=text.strip())
+    session.add(note)
+    record(session, f"user:{officer.id}", "risk.note", f"risk_flag:{found.id}")
+    return note
+
+
+def close(session: Session, wallet, officer: User, flag_id: int, escalate: bool, freeze: bool) -> RiskFlag:
+    """Cleared, or escalated; an escalation may freeze the resident's wallet at once."""
+    found = _open_flag(session, flag_id)
+    found.status = FlagStatus.ESCALATED if escalate else FlagStatus.CLEARED
+    found.closed_at, found.closed_by = utcnow(), officer.id
+    record(
+        session, f"user:{officer.id}", f"risk.{found.status.value}", f"risk_flag:{found.id}", freeze=freeze
+    )
+    if escalate and freeze:
+        wallet.set_frozen(wallet_owner(found.user), True)
+        record(session, f"user:{officer.id}", "wallet.frozen", f"user:{found.user_id}", flag=found.id)
+    return found
+
+
+def request_unfreeze(session: Session, admin: User, user_id: int, reason: str) -> UnfreezeRequest:
+    frozen = session.scalar(
+        select(LedgerAccount.id).where(
+            LedgerAccount.kind == AccountKind.RESIDENT_WALLET,
+            LedgerAccount.owner_ref == f"user:{user_id}",
+            LedgerAccount.is_frozen.is_(True),
+        )
+    )
+    if frozen is None:
+        raise NotFound(_("There is no frozen wallet of that resident."))
+    pending = _pending_unfreeze(session, user_id)
+    if pending is not None:
+        return pending
+    request = UnfreezeRequest(user_id=user_id, requested_by=admin.id, reason=reason.strip())
+    session.add(request)
+    record(session, f"user:{admin.id}", "wallet.unfreeze_requested", f"user:{user_id}", reason=request.reason)
+    return request
+
+
+def approve_unfreeze(session: Session, wallet, admin: User, request_id: int) -> UnfreezeRequest:
+    """The second admin's approval; the admin who asked cannot approve their own request."""
+    request = session.get(UnfreezeRequest, request_id)
+    if request is None or request.approved_at is not None:
+        raise NotFound(_("There is no such request waiting for approval."))
+    if request.requested_by == admin.id:
+        raise ValidationFailed(_("A second admin must approve: you asked for this unfreeze yourself."))
+    request.approved_by, request.approved_at = admin.id, utcnow()
+    wallet.set_frozen(wallet_owner(request.user), False)
+    record(session, f"user:{admin.id}", "wallet.unfrozen", f"user:{request.user_id}", request=request.id)
+    return request
+
+
+def pending_unfreezes(session: Session) -> list[UnfreezeRequest]:
+    return list(session.scalars(select(UnfreezeRequest).where(UnfreezeRequest.approved_at.is_(None))))
+
+
+def case_moves(session: Session, found: RiskFlag) -> list[Move]:
+    """The resident's wallet moves in the week before the flag (and up to now, if it is recent)."""
+    return history(session, found.user, found.created_at - CASE_WINDOW)
+
+
+def _open_flag(session: Session, flag_id: int) -> RiskFlag:
+    found = flag(session, flag_id)
+    if found.status not in OPEN_STATUSES:
+        raise ValidationFailed(_("This flag is closed already."))
+    return found
+
+
+def _pending_unfreeze(session: Session, user_id: int) -> UnfreezeRequest | None:
+    return session.scalar(
+        select(UnfreezeRequest).where(
+            UnfreezeRequest.user_id == user_id, UnfreezeRequest.approved_at.is_(None)
+        )
+    )
+
+
+def frozen_wallets(session: Session) -> list[tuple[User, UnfreezeRequest | None]]:
+    """Residents whose wallets are frozen, each with the unfreeze request waiting, if any."""
+    owners = session.scalars(
+        select(LedgerAccount.owner_ref).where(
+            LedgerAccount.kind == AccountKind.RESIDENT_WALLET, LedgerAccount.is_frozen.is_(True)
+        )
+    ).all()
+    ids = [int(owner.removeprefix("user:")) for owner in owners if owner.startswith("user:")]
+    users = session.scalars(select(User).where(User.id.in_(ids)).order_by(User.id)).all()
+    return [(user, _pending_unfreeze(session, user.id)) for user in users]
+
+
+def suspicious_activity_report(session: Session, found: RiskFlag) -> list[list[str]]:
+    """The case as CSV rows: the flag, the officers' notes and the wallet's moves around it."""
+    rows = [
+        ["Suspicious activity report", f"flag {found.id}"],
+        ["Resident", f"user:{found.user_id}", mask_name(found.user.real_name), mask_phone(found.user.phone)],
+        ["Rule", found.rule, "Operation", found.operation, "Amount (yuan)", plain_yuan(found.amount_fen)],
+        ["Blocked", "yes" if found.blocked else "no", "Status", found.status.value],
+        ["Raised (Beijing)", _beijing(found.created_at), "What the rule saw", found.detail],
+        [],
+        ["Notes"],
+        *[[_beijing(note.created_at), f"user:{note.author_id}", note.text] for note in found.notes],
+        [],
+        ["Wallet moves (Beijing time)", "Kind", "Amount (yuan)"],
+        *[[_beijing(move.at), move.kind, plain_yuan(move.amount_fen)] for move in case_moves(session, found)],
+    ]
+    return [[safe_text(str(cell)) for cell in row] for row in rows]
+
+
+def _beijing(moment) -> str:
+    return local_time(moment).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def record_report(session: Session, officer: User, found: RiskFlag) -> None:
+    record(session, f"user:{officer.id}", "risk.report_exported", f"risk_flag:{found.id}")

@@ -1,0 +1,60 @@
+"""The admin's audit viewer: filters, the chain check, the CSV export (neutralised, itself audited) and
+who may see it."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from sqlalchemy import select, update
+
+from portal.audit.models import AuditEvent
+from portal.audit.services import record
+from tests.conftest import login
+from tests.factories import AdminFactory, ClerkFactory, FinanceFactory, UserFactory
+
+
+@pytest.fixture
+def admin(client, db):
+    user = AdminFactory()
+    record(db, "user:3", "payment.paid", "payment:P1", total_fen=4_680)
+    record(db, "user:4", "refund.made", "payment:P1", reason='=HYPERLINK("x")')
+    db.flush()  # the entries are read back by requests below
+    client.get("/language/en")
+    login(client, user.email)
+    return user
+
+
+def test_admin_filters_the_log(client, admin):
+    page = client.get("/admin/audit/?action=refund").get_data(as_text=True)
+    assert "refund.made" in page and "payment.paid" not in page
+
+
+def test_checking_the_chain_says_intact_or_names_the_entry(client, db, admin):
+    assert "The chain is intact." in client.get("/admin/audit/?verify=1").get_data(as_text=True)
+
+    db.execute(update(AuditEvent.__table__).where(AuditEvent.__table__.c.seq == 1).values(actor="user:99"))
+    page = client.get("/admin/audit/?verify=1").get_data(as_text=True)
+
+    assert "The chain is broken" in page and "Entry 1" in page and "was changed" in page
+
+
+def test_the_export_is_spreadsheet_safe_and_audited(client, db, admin):
+    response = client.get("/admin/audit/export.csv?action=refund")
+
+    rows = list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig"))))
+    assert rows[0][:3] == ["Entry", "Time (Beijing)", "Who"]
+    assert len(rows) == 2 and rows[1][3] == "refund.made"
+    assert rows[1][5].startswith('{"reason": "=HYPERLINK')  # JSON text: it starts with "{", not "="
+    exported = db.scalar(select(AuditEvent).where(AuditEvent.action == "audit.export"))
+    assert exported.actor == f"user:{admin.id}"
+    assert exported.details_json == '{"filter": {"action": "refund"}}'
+
+
+@pytest.mark.parametrize("make_user", [UserFactory, ClerkFactory, FinanceFactory])
+def test_only_admins_see_the_log(client, db, make_user):
+    user = make_user()
+    login(client, user.email or user.phone)
+    assert client.get("/admin/audit/").status_code == 403
+    assert client.get("/admin/audit/export.csv").status_code == 403

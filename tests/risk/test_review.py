@@ -1,0 +1,153 @@
+"""Rules flag or block real operations through the pages; officers review, escalate and freeze; a
+frozen wallet cannot pay; unfreezing needs a second admin."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from sqlalchemy import func, select
+
+from portal.payments.models import Payment
+from portal.risk.models import FlagStatus, RiskFlag, UnfreezeRequest
+from portal.wallet.factory import wallet_service
+from portal.wallet.owners import wallet_owner
+from tests.conftest import csrf_token_from, login, submit
+from tests.factories import AdminFactory, BillFactory
+from tests.payments.conftest import confirm_form, review
+from tests.wallet.test_pages import post_move
+
+STOPPED = "This operation was stopped by our safety checks. Call the hotline 12345 for help."
+
+
+@pytest.fixture
+def rules(app):
+    """Sets one rule's action and threshold for the test."""
+
+    def set_rule(name: str, **settings) -> None:
+        app.config["RISK_RULES"] = {
+            **app.config["RISK_RULES"],
+            name: {**app.config["RISK_RULES"][name], **settings},
+        }
+
+    return set_rule
+
+
+def _balance(app, db, user) -> int:
+    with app.test_request_context():
+        return wallet_service(db).balance(wallet_owner(user)).posted_fen
+
+
+def _pay(client):
+    html = review(client).get_data(as_text=True)
+    return client.post("/payments/confirm", data=confirm_form(html))
+
+
+def test_a_blocking_rule_refuses_a_top_up_and_keeps_the_flag(app, client, db, resident, rules):
+    rules("single_amount", action="block", threshold_fen=100_000)
+    submit(client, "/wallet/cards/new", {"card_number": "6222 0200 0000 0000 018"})
+    before = _balance(app, db, resident)
+
+    response, _ = post_move(client, "/wallet/top-up", "1,500")
+
+    assert response.status_code == 200 and STOPPED in response.get_data(as_text=True)
+    assert _balance(app, db, resident) == before
+    flag = db.scalar(select(RiskFlag))
+    assert (flag.rule, flag.operation, flag.amount_fen, flag.blocked) == (
+        "single_amount",
+        "top_up",
+        150_000,
+        True,
+    )
+
+
+def test_a_flagging_rule_lets_the_payment_through_and_queues_it(app, client, db, water, resident, rules):
+    rules("single_amount", action="flag", threshold_fen=1)
+
+    assert _pay(client).status_code == 302
+
+    assert db.scalar(select(func.count()).select_from(Payment)) == 1
+    flag = db.scalar(select(RiskFlag))
+    assert (flag.operation, flag.blocked, flag.status) == ("payment", False, FlagStatus.OPEN)
+
+
+def test_a_blocked_payment_moves_no_money(app, client, db, water, resident, rules):
+    rules("many_payers", action="block", payers=1)
+    before = _balance(app, db, resident)
+
+    response = _pay(client)
+
+    assert response.status_code == 302 and response.location.endswith("/payments/")
+    assert STOPPED in client.get("/payments/").get_data(as_text=True)
+    assert db.scalar(select(func.count()).select_from(Payment)) == 0
+    assert _balance(app, db, resident) == before
+    assert db.scalar(select(RiskFlag.blocked)) is True
+
+
+def _as_admin(app):
+    officer = AdminFactory()
+    admin_client = app.test_client()
+    admin_client.get("/language/en")
+    login(admin_client, officer.email)
+    return officer, admin_client
+
+
+def _post(client, page_path: str, action: str, data: dict):
+    page = client.get(page_path).get_data(as_text=True)
+    return client.post(action, data={**data, "csrf_token": csrf_token_from(page)})
+
+
+def test_an_officer_escalates_and_freezes_and_the_wallet_cannot_pay(app, client, db, water, resident, rules):
+    rules("single_amount", action="flag", threshold_fen=1)
+    _pay(client)
+    flag = db.scalar(select(RiskFlag))
+    officer, admin = _as_admin(app)
+    case = f"/admin/risk/{flag.id}"
+
+    _post(admin, case, f"{case}/assign", {})
+    _post(admin, case, f"{case}/notes", {"text": "Pays for a whole building; asked for documents."})
+    closed = _post(admin, case, f"{case}/close", {"outcome": "escalated", "freeze": "y"})
+    assert closed.status_code == 302
+
+    db.refresh(flag)
+    assert (flag.status, flag.assigned_to, flag.closed_by) == (FlagStatus.ESCALATED, officer.id, officer.id)
+    with app.test_request_context():
+        assert wallet_service(db).balance(wallet_owner(resident)).frozen
+    report = admin.get(f"{case}/report.csv").get_data().decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(report)))
+    assert rows[2][:4] == ["Rule", "single_amount", "Operation", "payment"]
+    assert any("asked for documents" in cell for row in rows for cell in row)
+    assert "张*三" in report  # masked, never the full name
+
+    BillFactory(agency=water, account_reference="3100200300", bill_no="W-3", amount_fen=1_000)
+    refused = _pay(client)  # the frozen wallet tries to pay the new bill
+    assert refused.status_code == 409
+    assert "Your wallet is frozen" in refused.get_data(as_text=True)
+    assert db.scalar(select(func.count()).select_from(Payment)) == 1
+
+
+def test_unfreezing_needs_a_second_admin(app, client, db, water, resident):
+    with app.test_request_context():
+        wallet_service(db).set_frozen(wallet_owner(resident), True)
+    _, first_client = _as_admin(app)
+    _, second_client = _as_admin(app)
+
+    _post(
+        first_client,
+        "/admin/risk/",
+        "/admin/risk/unfreeze",
+        {"user_id": resident.id, "reason": "Documents seen."},
+    )
+    pending = first_client.get("/admin/risk/").get_data(as_text=True)
+    assert "Waiting for a second admin to approve." in pending and "Approve unfreezing" not in pending
+
+    request_id = db.scalar(select(UnfreezeRequest.id))
+    own = _post(first_client, "/admin/risk/", f"/admin/risk/unfreeze/{request_id}/approve", {})
+    assert own.status_code == 302
+    with app.test_request_context():
+        assert wallet_service(db).balance(wallet_owner(resident)).frozen
+
+    _post(second_client, "/admin/risk/", f"/admin/risk/unfreeze/{request_id}/approve", {})
+    with app.test_request_context():
+        assert not wallet_service(db).balance(wallet_owner(resident)).frozen
