@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from portal.accounts.models import ROLE_LABELS, TIER_LABELS, LoginSession, Role, User
 from portal.agencies.models import Agency
+from portal.audit.services import record
 from portal.db import get_session, utcnow
 from portal.extensions import login_manager
 
@@ -46,6 +47,7 @@ def start_session(db: Session, user: User) -> None:
     session[SESSION_TOKEN_KEY] = token
     session.permanent = True
     login_user(user)
+    record(db, f"user:{user.id}", "session.started", f"user:{user.id}")
 
 
 def end_session(db: Session) -> None:

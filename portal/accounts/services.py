@@ -25,6 +25,7 @@ class StaffRequest:
     password: str
     agency_code: str | None = None
     display_name: str | None = None
+    created_by: str = "cli"  # the audit log's actor: "user:<admin id>" from the admin pages
 
 
 def find_by_identifier(session: Session, text: str) -> User | None:
@@ -70,12 +71,16 @@ def authenticate(session: Session, login_identifier: str, password: str) -> User
     user = find_by_identifier(session, login_identifier)
     if user is None:
         passwords.burn_verification_time(password)
+        record(session, "anonymous", "login.failed", "login", reason="unknown account")
         raise refused
     if is_locked(user):
         passwords.burn_verification_time(password)
+        record(session, f"user:{user.id}", "login.failed", f"user:{user.id}", reason="locked")
         raise refused
     if not passwords.verify_password(user.password_hash, password) or not user.is_active:
         count_failure(user)
+        reason = "wrong password" if user.is_active else "disabled"
+        record(session, f"user:{user.id}", "login.failed", f"user:{user.id}", reason=reason)
         raise refused
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
@@ -191,6 +196,7 @@ def create_staff(session: Session, request: StaffRequest) -> User:
     )
     session.add(user)
     session.flush()  # surfaces a unique-email race as an error here, not at the commit point
+    record(session, request.created_by, "staff.created", f"user:{user.id}", role=user.role.value)
     return user
 
 
@@ -226,6 +232,8 @@ def set_staff_active(actor: User, user: User, active: bool) -> None:
     if user.id == actor.id and not active:
         raise ValidationFailed(_("You cannot disable your own account."))
     user.is_active = active
+    action = "staff.enabled" if active else "staff.disabled"
+    record(Session.object_session(user), f"user:{actor.id}", action, f"user:{user.id}")
 
 
 def list_staff(session: Session) -> list[User]:

@@ -42,6 +42,7 @@ def new_staff():
             password=form.password.data,
             agency_code=form.agency.data or None,
             display_name=form.display_name.data,
+            created_by=f"user:{current_user.id}",
         )
         try:
             user = account_services.create_staff(db, request)
