@@ -55,6 +55,27 @@ def agency_field() -> SelectField:
     )
 
 
+def new_password_field() -> PasswordField:
+    """The new password of a change or a reset: one wording and one rule everywhere."""
+    return PasswordField(
+        _l("New password"),
+        description=_l("At least 10 characters, not a common password."),
+        validators=[DataRequired(_l("Enter a new password.")), NEW_PASSWORD_LENGTH],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+def confirm_password_field() -> PasswordField:
+    return PasswordField(
+        _l("Confirm new password"),
+        validators=[
+            DataRequired(_l("Enter the new password again.")),
+            EqualTo("password", _l("The two passwords do not match.")),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
 class LoginForm(FlaskForm):
     identifier = StringField(
         _l("Mobile number or e-mail address"),
@@ -106,20 +127,8 @@ class ChangePasswordForm(FlaskForm):
         validators=[DataRequired(_l("Enter your current password."))],
         render_kw={"autocomplete": "current-password"},
     )
-    password = PasswordField(
-        _l("New password"),
-        description=_l("At least 10 characters, not a common password."),
-        validators=[DataRequired(_l("Enter a new password.")), NEW_PASSWORD_LENGTH],
-        render_kw={"autocomplete": "new-password"},
-    )
-    confirm = PasswordField(
-        _l("Confirm new password"),
-        validators=[
-            DataRequired(_l("Enter the new password again.")),
-            EqualTo("password", _l("The two passwords do not match.")),
-        ],
-        render_kw={"autocomplete": "new-password"},
-    )
+    password = new_password_field()
+    confirm = confirm_password_field()
 
 
 class IdentityForm(FlaskForm):
@@ -219,17 +228,5 @@ class ForgotPasswordForm(FlaskForm):
 
 
 class ResetPasswordForm(FlaskForm):
-    password = PasswordField(
-        _l("New password"),
-        description=_l("At least 10 characters, not a common password."),
-        validators=[DataRequired(_l("Enter a new password.")), NEW_PASSWORD_LENGTH],
-        render_kw={"autocomplete": "new-password"},
-    )
-    confirm = PasswordField(
-        _l("Confirm new password"),
-        validators=[
-            DataRequired(_l("Enter the new password again.")),
-            EqualTo("password", _l("The two passwords do not match.")),
-        ],
-        render_kw={"autocomplete": "new-password"},
-    )
+    password = new_password_field()
+    confirm = confirm_password_field()
