@@ -157,6 +157,7 @@ SANDBOX_FIELDS = {
             "pattern": r"[0-9A-Z]{18}",
             "hint_zh": "统一社会信用代码或居民身份证号码",
             "hint_en": "Unified social credit code or resident ID number",
+            "sensitive": True,  # may be a resident ID number: stored and carried only encrypted
         },
     ],
 }
@@ -214,6 +215,9 @@ class Config:
         self.IDENTITY_KEYS = parse_identity_keys(env.get("IDENTITY_KEYS") or self.fallback_identity_keys())
         index_key = env.get("IDENTITY_INDEX_KEY") or self.fallback_identity_index_key()
         self.IDENTITY_INDEX_KEY = index_key.encode()
+        # Index keys being rotated out: lookups still find indexes made with them until `users reindex`.
+        previous = (key.strip() for key in env.get("IDENTITY_PREVIOUS_INDEX_KEYS", "").split(","))
+        self.IDENTITY_PREVIOUS_INDEX_KEYS = tuple(key.encode() for key in previous if key)
 
         self.PORTAL_TIMEZONE = "Asia/Shanghai"
         self.PORTAL_CURRENCY = "CNY"
@@ -275,6 +279,14 @@ class Config:
         self.OUTBOX_GIVE_UP_SECONDS = _int(env, "OUTBOX_GIVE_UP_SECONDS", 3 * 24 * 3600)
         self.OUTBOX_BACKOFF_BASE_SECONDS = _int(env, "OUTBOX_BACKOFF_BASE_SECONDS", 30)
         self.OUTBOX_POLL_SECONDS = _int(env, "OUTBOX_POLL_SECONDS", 1)
+        # The worker's scans (portal/worker.py): how often, and when residents hear of a bill falling due
+        # (Beijing days before it), auto-pay pays it, and a late agency confirmation is told.
+        self.WORKER_SCAN_SECONDS = _int(env, "WORKER_SCAN_SECONDS", 300)
+        self.REMINDER_DAYS_BEFORE = _int(env, "REMINDER_DAYS_BEFORE", 3)
+        self.AUTOPAY_DAYS_BEFORE = _int(env, "AUTOPAY_DAYS_BEFORE", 1)
+        # ...and no sooner than this long after its reminder, so a resident can still stop it.
+        self.AUTOPAY_NOTICE_MINUTES = _int(env, "AUTOPAY_NOTICE_MINUTES", 60)
+        self.CONFIRMATION_DELAY_MINUTES = _int(env, "CONFIRMATION_DELAY_MINUTES", 60)
         # Clerks' bill batches: size and row limits; an .xlsx may unpack to at most this much.
         self.BATCH_MAX_BYTES = _int(env, "BATCH_MAX_BYTES", 50 * 1024 * 1024)
         self.BATCH_MAX_ROWS = _int(env, "BATCH_MAX_ROWS", 500_000)

@@ -117,11 +117,16 @@ def account_range(round_index: int, client: int) -> tuple[int, int]:
 
 
 # -- set-up ---------------------------------------------------------------------------------------------
+_SEALING_APP = None  # set by prepare(); holds the same configuration (keys) as the server under test
+
+
 def prepare(url: str) -> list[str]:
     """Migrate, seed the demo data, load one bill per household account for every slot, create and fund
     one resident per client; create pgbench's tables. Returns the residents' login phone numbers."""
+    global _SEALING_APP
     migrate.upgrade(url)
     app = create_app({"DATABASE_URL": url})
+    _SEALING_APP = app  # the client processes (forked) seal checkbox values with its keys
     database = app.extensions["portal.db"]
     config = Config({})  # the same argon2 cost the server verifies with: no rehash at login
     password_hash = PasswordHasher(
@@ -322,7 +327,8 @@ def pay_once(client: httpx.Client, csrf: str, reference: str, steps: dict[str, l
     """One payment as the issue defines it, review + confirm; the ticked bill's checkbox value is the
     one the lookup page would carry (the benchmark does not time the lookup page: bench/lookup.py does).
     None on success, else what went wrong (with the page)."""
-    bill = Selection(AGENCY, (("account_reference", reference),), bill_number(reference)).token()
+    with _SEALING_APP.app_context():  # checkbox values are sealed with the portal's keys, as the page's
+        bill = Selection(AGENCY, (("account_reference", reference),), bill_number(reference)).token()
     t1 = time.perf_counter()
     review = client.post("/payments/review", data={"bill": [bill], "csrf_token": csrf})
     t2 = time.perf_counter()

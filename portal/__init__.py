@@ -56,6 +56,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.main.views import bp as main_bp
     from portal.payments.operations import bp as operations_bp
     from portal.payments.views import bp as payments_bp
+    from portal.promotions.views import bp as campaigns_bp
     from portal.receipts.views import bp as receipts_bp
     from portal.reports.views import bp as reports_bp
     from portal.risk.views import bp as risk_bp
@@ -72,6 +73,7 @@ def _register_blueprints(app: Flask) -> None:
         reports_bp,
         audit_bp,
         risk_bp,
+        campaigns_bp,
     ):
         app.register_blueprint(blueprint)
     app.register_blueprint(two_factor_bp)

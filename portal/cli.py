@@ -23,7 +23,7 @@ demo_cli = AppGroup("demo", help="Demonstration data.")
 wallet_cli = AppGroup("wallet", help="The wallet ledger.")
 agencies_cli = AppGroup("agencies", help="Agency systems.")
 audit_cli = AppGroup("audit", help="The hash-chained audit log.")
-outbox_cli = AppGroup("outbox", help="The worker: deliveries to agencies, receipts, large bill batches.")
+outbox_cli = AppGroup("outbox", help="The worker: agency deliveries, receipts, batches, notices, auto-pay.")
 
 
 @agencies_cli.command("sandbox")
@@ -94,14 +94,45 @@ def users_reset_two_factor(login: str) -> None:
     click.echo(f"two-factor reset for {login}; all their sessions ended")
 
 
+@users_cli.command("unlock")
+@click.argument("login")
+def users_unlock(login: str) -> None:
+    """End the lockout of an account after too many failed logins (LOGIN: mobile number or e-mail)."""
+    with get_database().write_transaction() as session:
+        user = account_services.find_by_identifier(session, login)
+        if user is None:
+            raise click.ClickException(f"no user {login}")
+        was_locked = account_services.unlock(session, user, actor=None)
+    click.echo(f"{login} unlocked" if was_locked else f"{login} was not locked; failed logins reset")
+
+
 @users_cli.command("rotate-ids")
 def users_rotate_ids() -> None:
-    """Re-encrypt national ID numbers under the first key of IDENTITY_KEYS (after adding a new key)."""
+    """Re-encrypt national ID numbers, two-factor secrets and sensitive saved bill queries under the first
+    key of IDENTITY_KEYS (after adding a new key)."""
     from portal.accounts import idcrypto
+    from portal.bills import services as bill_services
 
     with get_database().write_transaction() as session:
-        count = idcrypto.rotate(session)
-    click.echo(f"{count} ID numbers re-encrypted under key {idcrypto.current_vault().current_key_id}")
+        ids = idcrypto.rotate(session)
+        secrets = idcrypto.rotate_totp_secrets(session)
+        queries = bill_services.rotate_saved_queries(session)
+    key_id = idcrypto.current_vault().current_key_id
+    click.echo(f"{ids} ID numbers re-encrypted under key {key_id}")
+    click.echo(f"{secrets} two-factor secrets and {queries} saved queries re-encrypted under key {key_id}")
+
+
+@users_cli.command("reindex")
+def users_reindex() -> None:
+    """Recompute the blind indexes of ID numbers and saved accounts under IDENTITY_INDEX_KEY (after the old
+    key moved to IDENTITY_PREVIOUS_INDEX_KEYS); afterwards the old key can be removed."""
+    from portal.accounts import idcrypto
+    from portal.bills import services as bill_services
+
+    with get_database().write_transaction() as session:
+        ids = idcrypto.reindex(session)
+        accounts = bill_services.reindex_saved_accounts(session)
+    click.echo(f"{ids} ID number indexes and {accounts} saved account indexes recomputed")
 
 
 @demo_cli.command("seed")
@@ -151,12 +182,20 @@ def wallet_purge_keys() -> None:
 @outbox_cli.command("run")
 @click.option("--once", is_flag=True, help="Stop when no message is due instead of waiting for more.")
 def outbox_run(once: bool) -> None:
-    """Deliver outbox messages (several workers may run at once on PostgreSQL)."""
+    """Deliver outbox messages and run the scans (several workers may run at once on PostgreSQL)."""
     from portal import worker
-    from portal.payments import outbox
 
-    delivered = outbox.run(get_database(), worker.HANDLERS, once=once)
+    delivered = worker.run(get_database(), once=once)
     click.echo(f"{delivered} messages delivered")
+
+
+@outbox_cli.command("scan")
+def outbox_scan() -> None:
+    """One pass of the worker's scans: bills falling due, late agency confirmations, auto-pay."""
+    from portal import worker
+
+    counts = worker.scan(get_database())
+    click.echo(", ".join(f"{name}: {count}" for name, count in counts.items()))
 
 
 @audit_cli.command("verify")

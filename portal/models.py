@@ -6,7 +6,10 @@ from portal.audit import models as audit_models
 from portal.batches import models as batches_models
 from portal.bills import models as bills_models
 from portal.db import Base
+from portal.notify import models as notify_models
 from portal.payments import models as payments_models
+from portal.promotions import autopay as autopay_models
+from portal.promotions import models as promotions_models
 from portal.receipts import models as receipts_models
 from portal.reports import models as reports_models
 from portal.risk import models as risk_models
@@ -18,10 +21,13 @@ __all__ = [
     "accounts_models",
     "agencies_models",
     "audit_models",
+    "autopay_models",
     "batches_models",
     "bills_models",
     "metadata",
+    "notify_models",
     "payments_models",
+    "promotions_models",
     "receipts_models",
     "reports_models",
     "risk_models",

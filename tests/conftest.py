@@ -115,7 +115,7 @@ def db(app) -> Iterator[Session]:
     transaction = connection.begin()
     database.sessionmaker.configure(bind=connection, join_transaction_mode="create_savepoint")
     session = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
-    factories.bind(session)
+    factories.bind(session, app)
     yield session
     session.close()
     transaction.rollback()

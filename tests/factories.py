@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import factory
 from argon2 import PasswordHasher
+from flask import Flask
 from sqlalchemy.orm import Session
 
 from portal.accounts.models import Role, User
@@ -43,6 +46,12 @@ class UserFactory(BaseFactory):
     phone = factory.Sequence(lambda n: f"139{n:08d}")
     email = None
     password_hash = _DEFAULT_HASH
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        # Two-factor secrets and ID numbers are encrypted with the app's keys as they are set.
+        with _app.app_context() if _app is not None else contextlib.nullcontext():
+            return super()._create(model_class, *args, **kwargs)
 
 
 class StaffFactory(UserFactory):
@@ -91,7 +100,12 @@ class BillFactory(BaseFactory):
 ALL_FACTORIES = (AgencyFactory, UserFactory, ClerkFactory, FinanceFactory, AdminFactory, BillFactory)
 
 
-def bind(session: Session) -> None:
+_app: Flask | None = None  # the app under test: its IDENTITY_KEYS encrypt what the factories store
+
+
+def bind(session: Session, app: Flask | None = None) -> None:
+    global _app
+    _app = app
     for factory_class in ALL_FACTORIES:
         factory_class._meta.sqlalchemy_session = session
 

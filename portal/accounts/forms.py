@@ -131,6 +131,14 @@ class ChangePasswordForm(FlaskForm):
     confirm = confirm_password_field()
 
 
+class UnechoedStringField(StringField):
+    """A visible text input that is always rendered empty: after an error the page does not send the
+    typed value back (a national ID number would otherwise sit in the HTML, caches and screenshots)."""
+
+    def _value(self) -> str:
+        return ""
+
+
 class IdentityForm(FlaskForm):
     real_name = StringField(
         _l("Real name"),
@@ -141,7 +149,7 @@ class IdentityForm(FlaskForm):
         ],
         render_kw={"autocomplete": "name"},
     )
-    national_id = StringField(
+    national_id = UnechoedStringField(
         _l("Resident identity card number"),
         description=_l("18 characters: 17 digits followed by a digit or X."),
         validators=[DataRequired(_l("Enter your ID number.")), national_id_shape],

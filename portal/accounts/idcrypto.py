@@ -1,5 +1,8 @@
-"""National ID numbers at rest: AES-256-GCM under a key named by its id, so keys can rotate, and a blind
-index (HMAC-SHA256 of the normalised number) so uniqueness holds without the number being stored."""
+"""Secrets at rest: AES-256-GCM under a key named by its id, so keys can rotate, and a blind index
+(HMAC-SHA256) so uniqueness holds without the value being stored. National ID numbers, two-factor
+secrets, sensitive saved bill queries and the bill pages' selection tokens all use this one keyring;
+each use has its own purpose, bound into the ciphertext, so one kind can never be passed off as another.
+"""
 
 from __future__ import annotations
 
@@ -19,10 +22,12 @@ from sqlalchemy.orm import Session
 from portal.accounts.identity import normalize_national_id
 
 NONCE_BYTES = 12  # GCM's standard nonce; random per encryption (2^-32 collision risk only after 2^32 IDs)
+NATIONAL_ID = "national_id"
+TWO_FACTOR = "two_factor"  # the purpose of two-factor secrets
 
 
 class IdentityKeyMissing(RuntimeError):
-    """A stored ID number names a key that is not configured any more (or its ciphertext was altered)."""
+    """A stored value names a key that is not configured any more (or its ciphertext was altered)."""
 
 
 @dataclass(frozen=True)
@@ -34,44 +39,65 @@ class Sealed:
 @dataclass(frozen=True)
 class IdentityVault:
     keys: Mapping[str, bytes]  # in order: the first encrypts, every one decrypts
-    index_key: bytes
+    index_key: bytes  # writes every blind index
+    previous_index_keys: tuple[bytes, ...] = ()  # still found by lookups until `users reindex` ran
 
     @property
     def current_key_id(self) -> str:
         return next(iter(self.keys))
 
-    def seal(self, number: str) -> Sealed:
+    def seal(self, text: str, purpose: str = NATIONAL_ID, *, deterministic: bool = False) -> Sealed:
+        """Deterministic sealing derives the nonce from the text (a synthetic IV): the same text gives the
+        same ciphertext, which reveals only equality; for values compared as strings (selection tokens)."""
         key_id = self.current_key_id
-        nonce = os.urandom(NONCE_BYTES)
-        body = AESGCM(self.keys[key_id]).encrypt(nonce, number.encode(), _aad(key_id))
+        key = self.keys[key_id]
+        if deterministic:
+            nonce_key = hmac.new(key, b"portal synthetic nonce", hashlib.sha256).digest()
+            nonce = hmac.new(nonce_key, _aad(purpose, key_id) + b"\0" + text.encode(), hashlib.sha256)
+            nonce = nonce.digest()[:NONCE_BYTES]
+        else:
+            nonce = os.urandom(NONCE_BYTES)
+        body = AESGCM(key).encrypt(nonce, text.encode(), _aad(purpose, key_id))
         return Sealed(key_id, base64.urlsafe_b64encode(nonce + body).decode())
 
-    def open(self, sealed: Sealed) -> str:
+    def open(self, sealed: Sealed, purpose: str = NATIONAL_ID) -> str:
         key = self.keys.get(sealed.key_id)
         if key is None:
             raise IdentityKeyMissing(f"identity key {sealed.key_id!r} is not in IDENTITY_KEYS")
-        raw = base64.urlsafe_b64decode(sealed.ciphertext)
         try:
-            plain = AESGCM(key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], _aad(sealed.key_id))
-        except InvalidTag as error:
+            raw = base64.urlsafe_b64decode(sealed.ciphertext)
+            plain = AESGCM(key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], _aad(purpose, sealed.key_id))
+        except (InvalidTag, ValueError) as error:
             raise IdentityKeyMissing(f"ciphertext under key {sealed.key_id!r} does not verify") from error
         return plain.decode()
 
     def index(self, number: str) -> str:
         """The same number always gives the same index, so a unique constraint on it still holds."""
-        normalised = normalize_national_id(number).encode()
-        return hmac.new(self.index_key, normalised, hashlib.sha256).hexdigest()
+        return self.index_text(normalize_national_id(number))
+
+    def indexes(self, number: str) -> list[str]:
+        """The number's index under every index key, newest first: what lookups search for."""
+        return self.text_indexes(normalize_national_id(number))
+
+    def index_text(self, text: str, key: bytes | None = None) -> str:
+        """A blind index of already canonical text (no normalising)."""
+        return hmac.new(key or self.index_key, text.encode(), hashlib.sha256).hexdigest()
+
+    def text_indexes(self, text: str) -> list[str]:
+        return [self.index_text(text, key) for key in (self.index_key, *self.previous_index_keys)]
 
 
-def _aad(key_id: str) -> bytes:
-    # Binds the key id to the ciphertext: relabelling a row with another key id fails to decrypt.
-    return b"national_id:" + key_id.encode()
+def _aad(purpose: str, key_id: str) -> bytes:
+    # Binds purpose and key id to the ciphertext: relabelling a row with another key id, or moving a
+    # ciphertext from one use to another, fails to decrypt.
+    return purpose.encode() + b":" + key_id.encode()
 
 
 def current_vault() -> IdentityVault:
-    """The app's vault from IDENTITY_KEYS and IDENTITY_INDEX_KEY (cheap to build, so never stale)."""
+    """The app's vault from IDENTITY_KEYS and the index keys (cheap to build, so never stale)."""
     config = current_app.config
-    return IdentityVault(dict(config["IDENTITY_KEYS"]), config["IDENTITY_INDEX_KEY"])
+    previous = tuple(config.get("IDENTITY_PREVIOUS_INDEX_KEYS", ()))
+    return IdentityVault(dict(config["IDENTITY_KEYS"]), config["IDENTITY_INDEX_KEY"], previous)
 
 
 def rotate(session: Session) -> int:
@@ -85,4 +111,32 @@ def rotate(session: Session) -> int:
     for user in session.scalars(stale):
         user.national_id = user.national_id  # decrypts with its old key, seals with the current one
         count += 1
+    return count
+
+
+def rotate_totp_secrets(session: Session) -> int:
+    """The same for two-factor secrets (totp_last_step is kept, so no code can be replayed after it)."""
+    from portal.accounts.models import User
+
+    current = current_vault().current_key_id
+    stale = select(User).where(User.totp_secret_key.is_not(None), User.totp_secret_key != current)
+    count = 0
+    for user in session.scalars(stale):
+        user.totp_secret = user.totp_secret
+        count += 1
+    return count
+
+
+def reindex(session: Session) -> int:
+    """Recompute every ID number's blind index under IDENTITY_INDEX_KEY (after the old one moved to
+    IDENTITY_PREVIOUS_INDEX_KEYS); then the old key can go. Returns how many indexes changed."""
+    from portal.accounts.models import User
+
+    vault = current_vault()
+    count = 0
+    for user in session.scalars(select(User).where(User.national_id_ciphertext.is_not(None))):
+        fresh = vault.index(user.national_id or "")
+        if user.national_id_index != fresh:
+            user.national_id_index = fresh
+            count += 1
     return count

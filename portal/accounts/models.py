@@ -80,9 +80,12 @@ class User(Base):
     password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Two-factor (TOTP): a secret without totp_enabled_at is an enrolment not yet confirmed with a code.
-    totp_secret: Mapped[str | None] = mapped_column(String(32))
+    # The secret only encrypted, like the ID number (key id + ciphertext); read and write it as totp_secret.
+    totp_secret_key: Mapped[str | None] = mapped_column(String(16))
+    totp_secret_ciphertext: Mapped[str | None] = mapped_column(String(100))
     totp_enabled_at: Mapped[datetime | None]
     totp_last_step: Mapped[int | None]  # the last 30-second step accepted: a code never works twice
+    locale: Mapped[str | None] = mapped_column(String(8))  # the language last used (notices by SMS/e-mail)
 
     agency: Mapped[Agency | None] = relationship(lazy="joined")
 
@@ -135,8 +138,32 @@ class User(Base):
         self.national_id_index = vault.index(number)
 
     @property
+    def totp_secret(self) -> str | None:
+        """The authenticator's shared secret, decrypted on demand; shown only while enrolling."""
+        if self.totp_secret_ciphertext is None or self.totp_secret_key is None:
+            return None
+        from portal.accounts.idcrypto import TWO_FACTOR, Sealed, current_vault
+
+        return current_vault().open(Sealed(self.totp_secret_key, self.totp_secret_ciphertext), TWO_FACTOR)
+
+    @totp_secret.setter
+    def totp_secret(self, secret: str | None) -> None:
+        if secret is None:
+            self.totp_secret_key = self.totp_secret_ciphertext = None
+            return
+        from portal.accounts.idcrypto import TWO_FACTOR, current_vault
+
+        sealed = current_vault().seal(secret, TWO_FACTOR)
+        self.totp_secret_key, self.totp_secret_ciphertext = sealed.key_id, sealed.ciphertext
+
+    @property
+    def has_totp_secret(self) -> bool:
+        """Whether a secret is stored, without decrypting it."""
+        return self.totp_secret_ciphertext is not None
+
+    @property
     def two_factor_enrolled(self) -> bool:
-        return self.totp_enabled_at is not None and self.totp_secret is not None
+        return self.totp_enabled_at is not None and self.has_totp_secret
 
     @property
     def two_factor_required(self) -> bool:

@@ -18,7 +18,9 @@ from portal.accounts.models import PasswordResetToken, Role, User
 from portal.audit.services import record
 from portal.db import utcnow
 from portal.errors import ValidationFailed
+from portal.i18n import current_locale
 from portal.notify import Message, Notifier
+from portal.notify import services as notices
 
 VALID_FOR = timedelta(minutes=30)
 MAX_PER_HOUR = 3  # links sent to one account per hour: stops a stranger flooding someone's phone
@@ -48,7 +50,8 @@ def request_reset(
     session.add(
         PasswordResetToken(user=user, token_hash=_hash(token), created_at=now, expires_at=now + VALID_FOR)
     )
-    sender.send(_message(user, link(token)))
+    # Queued for the worker in this transaction (a slow SMS provider never holds the request up).
+    notices.password_reset(session, user, link(token), VALID_FOR, current_locale())
     record(session, f"user:{user.id}", "password.reset_requested", f"user:{user.id}", channel=_channel(user))
 
 

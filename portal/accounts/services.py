@@ -123,6 +123,17 @@ def count_failure(user: User) -> None:
         user.failed_login_count = 0
 
 
+def unlock(session: Session, user: User, actor: User | None) -> bool:
+    """End a lockout after too many failed logins (an administrator, or an operator on the command line:
+    actor None). Returns whether the account was locked; the unlock is audited either way."""
+    was_locked = is_locked(user)
+    user.failed_login_count = 0
+    user.locked_until = None
+    who = f"user:{actor.id}" if actor is not None else "cli"
+    record(session, who, "account.unlocked", f"user:{user.id}", was_locked=was_locked)
+    return was_locked
+
+
 def change_password(user: User, current_password: str, new_password: str) -> None:
     if not passwords.verify_password(user.password_hash, current_password):
         raise ValidationFailed(_("Your current password is incorrect."), field="current_password")
@@ -152,8 +163,9 @@ def verify_identity(session: Session, user: User, real_name: str, national_id: s
     problem = identity.national_id_problem(number)
     if problem is not None:
         raise ValidationFailed(_national_id_message(problem), field="national_id")
-    index = idcrypto.current_vault().index(number)  # the number itself is only stored encrypted
-    holder = session.scalar(select(User).where(User.national_id_index == index, User.id != user.id))
+    # The number itself is only stored encrypted; its index under every index key still being rotated out.
+    indexes = idcrypto.current_vault().indexes(number)
+    holder = session.scalar(select(User).where(User.national_id_index.in_(indexes), User.id != user.id))
     if holder is not None:
         raise ValidationFailed(
             _("This ID number is already linked to another account. Contact support if this is wrong."),

@@ -48,7 +48,7 @@ def check_password(session: Session, identifier: str, password: str) -> User:
 
 def prepare_enrolment(user: User) -> None:
     """A secret to scan, unless one is already waiting: a second login shows the same QR code."""
-    if not user.two_factor_enrolled and user.totp_secret is None:
+    if not user.two_factor_enrolled and not user.has_totp_secret:
         user.totp_secret = pyotp.random_base32()
 
 
@@ -66,7 +66,7 @@ def provisioning_uri(user: User) -> str:
 
 def confirm_enrolment(session: Session, user: User, code: str, now: datetime | None = None) -> list[str]:
     """The first correct code switches two-factor on. Returns the recovery codes, shown this once."""
-    if user.two_factor_enrolled or user.totp_secret is None:
+    if user.two_factor_enrolled or not user.has_totp_secret:
         raise ValidationFailed(_("There is no two-factor set-up waiting. Start again."))
     now = now or utcnow()
     _accept_code(user, code, now)

@@ -70,11 +70,11 @@ def setup():
     """Scan the QR code (or type the key) and prove it with a first code."""
     signed_in = current_user.is_authenticated
     user = current_user._get_current_object() if signed_in else auth.pending_user(get_session())
-    if user is None or (user.totp_secret is None and not signed_in):
+    if user is None or (not user.has_totp_secret and not signed_in):
         return _restart()
     if user.two_factor_enrolled:
         return redirect(url_for("accounts.profile" if signed_in else ".verify"))
-    if user.totp_secret is None:
+    if not user.has_totp_secret:
         return redirect(url_for(".enable"))
     form = TwoFactorCodeForm()
     if form.validate_on_submit():
@@ -84,7 +84,8 @@ def setup():
             attach_error(form, error)
         else:
             return _enrolled(user, codes, signed_in)
-    secret = " ".join(user.totp_secret[i : i + 4] for i in range(0, len(user.totp_secret), 4))
+    plain = user.totp_secret or ""  # decrypted once, for this page only
+    secret = " ".join(plain[i : i + 4] for i in range(0, len(plain), 4))
     return render_template("accounts/two_factor_setup.html", form=form, secret=secret, qr_svg=_qr_svg(user))
 
 

@@ -71,7 +71,7 @@ def _staff_or_404(db, user_id: int) -> User:
 @bp.route("/staff/<int:user_id>", methods=["GET", "POST"])
 @role_required(Role.ADMIN)
 def edit_staff(user_id: int):
-    """Role and agency; the page also offers disabling and a two-factor reset."""
+    """Role and agency; the page also offers disabling, unlocking and a two-factor reset."""
     db = get_session()
     user = _staff_or_404(db, user_id)
     form = StaffRoleForm(data={"role": user.role.value, "agency": user.agency.code if user.agency else ""})
@@ -84,7 +84,13 @@ def edit_staff(user_id: int):
         else:
             flash(_("Role and agency of %(email)s saved.", email=user.email), "success")
             return redirect(url_for("admin.edit_staff", user_id=user.id))
-    return render_template("admin/edit_staff.html", member=user, form=form, action_form=ConfirmForm())
+    return render_template(
+        "admin/edit_staff.html",
+        member=user,
+        form=form,
+        action_form=ConfirmForm(),
+        locked=account_services.is_locked(user),
+    )
 
 
 @bp.post("/staff/<int:user_id>/two-factor/reset")
@@ -105,6 +111,19 @@ def reset_two_factor(user_id: int):
             ),
             "success",
         )
+    return redirect(url_for("admin.edit_staff", user_id=user.id))
+
+
+@bp.post("/staff/<int:user_id>/unlock")
+@role_required(Role.ADMIN)
+def unlock_staff(user_id: int):
+    """Ends a lockout after too many failed logins (the member's password stays as it is)."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    db = get_session()
+    user = _staff_or_404(db, user_id)
+    account_services.unlock(db, user, current_user)
+    flash(_("Account %(email)s unlocked: it can log in again.", email=user.email), "success")
     return redirect(url_for("admin.edit_staff", user_id=user.id))
 
 

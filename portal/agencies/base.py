@@ -57,6 +57,9 @@ class QueryField:
     pattern: str  # a full-match regular expression, checked before any call to the agency
     hint_zh: str = ""
     hint_en: str = ""
+    # Personal data such as a resident ID number: saved accounts keep it only encrypted and the bill
+    # pages carry it only inside opaque tokens (portal/bills/services.py, portal/payments/checkout.py).
+    sensitive: bool = False
 
     def normalise(self, value: str) -> str | None:
         """The value without surrounding spaces if it matches the pattern, else None."""

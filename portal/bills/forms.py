@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import StringField
+from wtforms import BooleanField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from portal.agencies.base import AgencyAdapter, QueryField
+from portal.wallet.forms import AmountField
 
 
 class _LookupForm(FlaskForm):
@@ -59,4 +60,15 @@ class SaveAccountForm(FlaskForm):
             DataRequired(_l("Enter a nickname.")),
             Length(max=40, message=_l("At most 40 characters.")),
         ],
+    )
+
+
+class AutopayForm(FlaskForm):
+    """Auto-pay of one saved account: on or off, and the most it may pay in a month."""
+
+    enabled = BooleanField(_l("Pay this account's bills automatically"))
+    monthly_cap = AmountField(
+        _l("Monthly cap (yuan)"),
+        description=_l("The most auto-pay may pay for this account in a calendar month (Beijing time)."),
+        render_kw={"inputmode": "decimal", "autocomplete": "off", "spellcheck": "false"},
     )

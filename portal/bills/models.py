@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import json
 from datetime import date, datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
@@ -10,6 +11,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.agencies.models import Agency
 from portal.db import Base, string_enum, utcnow
+
+SAVED_QUERY = "saved_query"  # the purpose bound into saved accounts' ciphertexts
 
 
 class StoredBillStatus(enum.StrEnum):
@@ -50,16 +53,36 @@ class Bill(Base):
 
 
 class SavedAccount(Base):
-    """A resident's household account, plate or taxpayer number at one agency, with a nickname."""
+    """A resident's household account, plate or taxpayer number at one agency, with a nickname.
+
+    Query values the adapter declares sensitive (a taxpayer number may be a resident ID number) are kept
+    only encrypted (portal/accounts/idcrypto.py); uniqueness rests on a blind index of all the values.
+    Read them as ``query`` (portal/bills/services.py writes them)."""
 
     __tablename__ = "saved_accounts"
-    __table_args__ = (UniqueConstraint("user_id", "agency_id", "query_json", name="uq_saved_accounts_query"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "agency_id", "query_index", name="uq_saved_accounts_query"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
     nickname: Mapped[str] = mapped_column(String(40))
-    query_json: Mapped[str] = mapped_column(String(500))  # the checked query values, as sorted JSON
+    query_json: Mapped[str] = mapped_column(String(500))  # the values that are not sensitive, as sorted JSON
+    query_sealed_key: Mapped[str | None] = mapped_column(String(16))  # the key id of query_sealed
+    query_sealed: Mapped[str | None] = mapped_column(String(700))  # the sensitive values' JSON, encrypted
+    query_index: Mapped[str] = mapped_column(String(64))  # HMAC of every value's sorted JSON
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     agency: Mapped[Agency] = relationship()
+
+    @property
+    def query(self) -> dict[str, str]:
+        """Every query value, the sensitive ones decrypted with the app's keys."""
+        values = json.loads(self.query_json)
+        if self.query_sealed is not None and self.query_sealed_key is not None:
+            from portal.accounts.idcrypto import Sealed, current_vault
+
+            sealed = Sealed(self.query_sealed_key, self.query_sealed)
+            values.update(json.loads(current_vault().open(sealed, SAVED_QUERY)))
+        return values

@@ -11,7 +11,9 @@ from flask import copy_current_request_context
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from werkzeug.datastructures import MultiDict
 
+from portal.accounts.idcrypto import IdentityKeyMissing, Sealed, current_vault
 from portal.accounts.models import User
 from portal.agencies.base import (
     AdapterContext,
@@ -25,12 +27,13 @@ from portal.agencies.base import (
 from portal.agencies.models import Agency
 from portal.agencies.registry import adapter_for
 from portal.agencies.services import in_display_order
-from portal.bills.models import SavedAccount
+from portal.bills.models import SAVED_QUERY, SavedAccount
 from portal.db import get_session
 from portal.errors import NotFound, ValidationFailed
 
 OUTSTANDING = (BillStatus.UNPAID, BillStatus.OVERDUE)
 MAX_SAVED_ACCOUNTS = 20
+FORM_VALUE = "bill_query_form"  # the purpose bound into sensitive values the save form carries
 
 
 @dataclass(frozen=True)
@@ -63,13 +66,14 @@ def lookup(adapter: AgencyAdapter, values: dict[str, str]) -> list[BillView]:
 def save_account(
     session: Session, user: User, agency: Agency, values: dict[str, str], nickname: str
 ) -> SavedAccount:
-    """Remember checked query values under a nickname (once per agency and values)."""
-    query_json = json.dumps(values, sort_keys=True, ensure_ascii=False)
+    """Remember checked query values under a nickname (once per agency and values). Values the agency's
+    adapter declares sensitive are stored only encrypted; the blind index keeps one row per query."""
+    vault = current_vault()
     existing = session.scalar(
         select(SavedAccount).where(
             SavedAccount.user_id == user.id,
             SavedAccount.agency_id == agency.id,
-            SavedAccount.query_json == query_json,
+            SavedAccount.query_index.in_(vault.text_indexes(canonical_query(values))),
         )
     )
     if existing is not None:
@@ -78,11 +82,90 @@ def save_account(
     count = len(saved_accounts(session, user))
     if count >= MAX_SAVED_ACCOUNTS:
         raise ValidationFailed(_("You can save at most %(count)d accounts.", count=MAX_SAVED_ACCOUNTS))
-    account = SavedAccount(
-        user_id=user.id, agency=agency, nickname=nickname.strip()[:40] or agency.code, query_json=query_json
-    )
+    account = SavedAccount(user_id=user.id, agency=agency, nickname=nickname.strip()[:40] or agency.code)
+    store_query(account, values, sensitive_fields(session, agency))
     session.add(account)
     return account
+
+
+def canonical_query(values: dict[str, str]) -> str:
+    return json.dumps(values, sort_keys=True, ensure_ascii=False)
+
+
+def sensitive_fields(session: Session, agency: Agency) -> frozenset[str]:
+    """The query fields the agency's adapter declares sensitive; every one when no adapter serves it now
+    (nothing is then known to be harmless)."""
+    found = find_agency(session, agency.code)
+    if found is None:
+        return frozenset({"*"})
+    return frozenset(field.name for field in found[1].fields if field.sensitive)
+
+
+def store_query(account: SavedAccount, values: dict[str, str], sensitive: frozenset[str]) -> None:
+    """Plain JSON of the harmless values, the sensitive ones sealed, and the index of all of them."""
+    vault = current_vault()
+    hidden = {k: v for k, v in values.items() if k in sensitive or "*" in sensitive}
+    account.query_json = canonical_query({k: v for k, v in values.items() if k not in hidden})
+    account.query_sealed_key = account.query_sealed = None
+    if hidden:
+        sealed = vault.seal(canonical_query(hidden), SAVED_QUERY)
+        account.query_sealed_key, account.query_sealed = sealed.key_id, sealed.ciphertext
+    account.query_index = vault.index_text(canonical_query(values))
+
+
+def hidden_values(adapter: AgencyAdapter, values: dict[str, str]) -> dict[str, str]:
+    """What the save form carries back: sensitive values sealed ('key_id.ciphertext'), others plain."""
+    vault = current_vault()
+    hidden = {}
+    for field in adapter.fields:
+        value = values.get(field.name, "")
+        if field.sensitive and value:
+            sealed = vault.seal(value, FORM_VALUE)
+            value = f"{sealed.key_id}.{sealed.ciphertext}"
+        hidden[field.name] = value
+    return hidden
+
+
+def unsealed_form(adapter: AgencyAdapter, form: MultiDict) -> MultiDict:
+    """The posted save form with its sealed values opened; a value that does not open stays as typed
+    (and then fails the field's pattern, as sealed text never matches one)."""
+    vault = current_vault()
+    opened = form.copy()
+    for field in adapter.fields:
+        key_id, dot, ciphertext = form.get(field.name, "").partition(".")
+        if field.sensitive and dot:
+            try:
+                opened[field.name] = vault.open(Sealed(key_id, ciphertext), FORM_VALUE)
+            except IdentityKeyMissing:
+                continue
+    return opened
+
+
+def rotate_saved_queries(session: Session) -> int:
+    """Re-encrypt sealed queries held under an older key (`flask users rotate-ids`)."""
+    vault = current_vault()
+    stale = select(SavedAccount).where(
+        SavedAccount.query_sealed_key.is_not(None), SavedAccount.query_sealed_key != vault.current_key_id
+    )
+    count = 0
+    for account in session.scalars(stale):
+        sealed = Sealed(account.query_sealed_key, account.query_sealed)
+        fresh = vault.seal(vault.open(sealed, SAVED_QUERY), SAVED_QUERY)
+        account.query_sealed_key, account.query_sealed = fresh.key_id, fresh.ciphertext
+        count += 1
+    return count
+
+
+def reindex_saved_accounts(session: Session) -> int:
+    """Recompute every saved account's index under IDENTITY_INDEX_KEY (`flask users reindex`)."""
+    vault = current_vault()
+    count = 0
+    for account in session.scalars(select(SavedAccount)):
+        fresh = vault.index_text(canonical_query(account.query))
+        if account.query_index != fresh:
+            account.query_index = fresh
+            count += 1
+    return count
 
 
 def saved_accounts(session: Session, user: User) -> list[SavedAccount]:
@@ -111,7 +194,7 @@ def dashboard(session: Session, user: User, timeout_seconds: float = 5.0) -> lis
             if found is None:
                 rows[account.id] = AccountBills(account, (), _("This agency cannot be looked up online now."))
                 continue
-            query = BillQuery(account.agency.code, tuple(sorted(json.loads(account.query_json).items())))
+            query = BillQuery(account.agency.code, tuple(sorted(account.query.items())))
             adapter = found[1]
             if getattr(adapter, "in_process", False):
                 rows[account.id] = _fetch(account, lambda a=adapter, q=query: call_adapter(a, "lookup", q))

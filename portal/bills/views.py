@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -13,13 +11,15 @@ from portal.accounts.identity import mask_name
 from portal.accounts.models import Role
 from portal.accounts.views import per_user_key
 from portal.bills import services
-from portal.bills.forms import SaveAccountForm, lookup_form, query_values
+from portal.bills.forms import AutopayForm, SaveAccountForm, lookup_form, query_values
 from portal.db import get_session
 from portal.errors import PortalError
 from portal.extensions import configured_limit, limiter
-from portal.forms import ConfirmForm
+from portal.forms import ConfirmForm, attach_error
 from portal.i18n import current_locale
+from portal.money import plain_yuan
 from portal.payments.checkout import Selection
+from portal.promotions import autopay as autopay_services
 
 bp = Blueprint("bills", __name__, url_prefix="/bills")
 
@@ -29,22 +29,24 @@ def index():
     return render_template("bills/index.html", agencies=services.lookup_agencies(get_session()))
 
 
-@bp.get("/<code>")
+@bp.route("/<code>", methods=["GET", "POST"])
 @limiter.limit(configured_limit("RATELIMIT_LOOKUP"), key_func=per_user_key)
 def lookup(code: str):
+    """Agencies with sensitive query fields get a POST form (CSRF-checked), so an ID number never
+    stands in an address, the browser's history or a server log; the others a GET form."""
     found = services.find_agency(get_session(), code)
     if found is None:
         abort(404)
     agency, adapter = found
-    form = lookup_form(adapter, current_locale(), request.args if request.args else None)
-    bills, problem = None, None
-    if request.args and form.validate():
+    formdata = request.form if request.method == "POST" else request.args
+    form = lookup_form(adapter, current_locale(), formdata if formdata else None)
+    values, bills, problem = query_values(adapter, form), None, None
+    if formdata and form.validate():
         try:
-            bills = services.lookup(adapter, query_values(adapter, form))
+            bills = services.lookup(adapter, values)
         except PortalError as error:
             problem = error.message
     save_form = SaveAccountForm() if bills is not None and _is_resident() else None
-    tokens = pay_tokens(agency.code, query_values(adapter, form), bills) if save_form and bills else None
     return render_template(
         "bills/lookup.html",
         agency=agency,
@@ -54,7 +56,8 @@ def lookup(code: str):
         problem=problem,
         mask_name=mask_name,
         save_form=save_form,
-        tokens=tokens,
+        tokens=pay_tokens(agency.code, values, bills) if save_form and bills else None,
+        hidden_values=services.hidden_values(adapter, values) if save_form else {},  # sensitive ones sealed
     )
 
 
@@ -76,7 +79,7 @@ def save(code: str):
     if found is None:
         abort(404)
     agency, adapter = found
-    form = lookup_form(adapter, current_locale(), request.form)
+    form = lookup_form(adapter, current_locale(), services.unsealed_form(adapter, request.form))
     save_form = SaveAccountForm()
     if not (form.validate() and save_form.validate_on_submit()):
         flash(_("The account could not be saved: look it up again and check the details."), "error")
@@ -96,12 +99,40 @@ def save(code: str):
 def mine():
     rows = services.dashboard(get_session(), current_user)
     tokens = {
-        row.account.id: pay_tokens(row.account.agency.code, json.loads(row.account.query_json), row.bills)
-        for row in rows
+        row.account.id: pay_tokens(row.account.agency.code, row.account.query, row.bills) for row in rows
     }
     return render_template(
-        "bills/mine.html", rows=rows, tokens=tokens, mask_name=mask_name, delete_form=ConfirmForm()
+        "bills/mine.html",
+        rows=rows,
+        tokens=tokens,
+        mask_name=mask_name,
+        delete_form=ConfirmForm(),
+        autopay=autopay_services.settings_of(get_session(), current_user),
     )
+
+
+@bp.route("/mine/<int:account_id>/autopay", methods=["GET", "POST"])
+@role_required(Role.RESIDENT)
+def autopay(account_id: int):
+    db = get_session()
+    try:
+        account, setting = autopay_services.account_of(db, current_user, account_id)
+    except PortalError:
+        abort(404)
+    form = AutopayForm()
+    if request.method == "GET" and setting is not None:
+        form.enabled.data, form.monthly_cap.data = setting.enabled, plain_yuan(setting.monthly_cap_fen)
+    if form.validate_on_submit():
+        try:
+            cap = form.monthly_cap.fen
+            autopay_services.save_setting(db, current_user, account.id, form.enabled.data, cap)
+        except PortalError as error:
+            attach_error(form, error)
+        else:
+            flash(_("Auto-pay is on.") if form.enabled.data else _("Auto-pay is off."), "success")
+            return redirect(url_for("bills.mine"))
+    days = current_app.config["AUTOPAY_DAYS_BEFORE"]
+    return render_template("autopay/edit.html", form=form, account=account, days_before=days)
 
 
 @bp.post("/mine/<int:account_id>/delete")

@@ -16,12 +16,14 @@ from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
+from portal.accounts.idcrypto import IdentityKeyMissing, Sealed, current_vault
 from portal.agencies.base import AmountRule, BillQuery, BillStatus, BillView, call_adapter
 from portal.bills.services import find_agency
 from portal.errors import PortalError, ValidationFailed
 
 MAX_BILLS = 20
-MAX_TOKEN_LENGTH = 600  # a selection is under 300 characters; anything longer is not one of ours
+MAX_TOKEN_LENGTH = 1000  # a sealed selection is under 600 characters; anything longer is not one of ours
+SELECTION_PURPOSE = "bill_selection"  # bound into the tokens' ciphertext: no other sealed value passes
 QUOTE_MAX_AGE_SECONDS = 1800
 PAYABLE = (BillStatus.UNPAID, BillStatus.OVERDUE)
 
@@ -33,10 +35,13 @@ class Selection:
     bill_id: str
 
     def token(self) -> str:
-        """The value of the bill's checkbox."""
-        return json.dumps(
+        """The value of the bill's checkbox: opaque ('key_id.ciphertext', AES-GCM under IDENTITY_KEYS), as
+        the query may hold a resident ID number. Deterministic, so a quote's fingerprint compares equal."""
+        text = json.dumps(
             {"a": self.agency_code, "q": dict(self.query), "b": self.bill_id}, ensure_ascii=False
         )
+        sealed = current_vault().seal(text, SELECTION_PURPOSE, deterministic=True)
+        return f"{sealed.key_id}.{sealed.ciphertext}"
 
 
 @dataclass(frozen=True)
@@ -77,16 +82,17 @@ class QuoteChanged(PortalError):
 
 
 def selection_from_token(token: str) -> Selection | None:
-    """A checkbox value back into a Selection; None for anything malformed."""
-    if len(token) > MAX_TOKEN_LENGTH:
+    """A checkbox value back into a Selection; None for anything malformed, altered or not sealed by us."""
+    if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH:
         return None
+    key_id, _dot, ciphertext = token.partition(".")
     try:
-        data = json.loads(token)
+        data = json.loads(current_vault().open(Sealed(key_id, ciphertext), SELECTION_PURPOSE))
         query = data["q"]
         selection = Selection(
             str(data["a"]), tuple(sorted((str(k), str(v)) for k, v in query.items())), str(data["b"])
         )
-    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+    except (IdentityKeyMissing, ValueError, KeyError, TypeError, AttributeError, RecursionError):
         return None
     sizes_ok = len(selection.agency_code) <= 32 and len(selection.bill_id) <= 40 and len(selection.query) <= 5
     return selection if sizes_ok and all(len(v) <= 64 for _k, v in selection.query) else None
@@ -136,13 +142,16 @@ def _fingerprint(line: QuoteLine) -> list:
     return [line.selection.token(), bill.amount_due_fen, bill.late_fee_fen, bill.status.value]
 
 
-def sign_quote(quote_: Quote, user_id: int) -> str:
-    """What the confirm form carries: the key and what each bill looked like at review."""
-    return _serializer().dumps({"u": user_id, "k": quote_.key, "l": [_fingerprint(x) for x in quote_.lines]})
+def sign_quote(quote_: Quote, user_id: int, discount_fen: int = 0) -> str:
+    """What the confirm form carries: the key, what each bill looked like at review and the campaign
+    discount the page promised."""
+    lines = [_fingerprint(x) for x in quote_.lines]
+    return _serializer().dumps({"u": user_id, "k": quote_.key, "l": lines, "d": discount_fen})
 
 
-def read_quote(token: str, user_id: int) -> tuple[str, list[Selection], list[list]]:
-    """The key, selections and fingerprints of a signed quote of this user; ValidationFailed otherwise."""
+def read_quote(token: str, user_id: int) -> tuple[str, list[Selection], list[list], int]:
+    """The key, selections, fingerprints and promised discount of a signed quote of this user;
+    ValidationFailed otherwise."""
     try:
         data = _serializer().loads(token, max_age=QUOTE_MAX_AGE_SECONDS)
     except BadSignature as error:
@@ -152,7 +161,7 @@ def read_quote(token: str, user_id: int) -> tuple[str, list[Selection], list[lis
     selections = [selection_from_token(item[0]) for item in data["l"]]
     if not selections or any(s is None for s in selections):
         raise ValidationFailed(_("This review has expired. Choose the bills again."))
-    return data["k"], selections, data["l"]
+    return data["k"], selections, data["l"], int(data.get("d") or 0)
 
 
 def unchanged(fresh: Quote, fingerprints: list[list]) -> bool:

@@ -13,7 +13,7 @@ from portal.agencies.models import Agency
 from portal.agencies.registry import adapter_for
 from portal.audit.services import record
 from portal.db import Database, utcnow
-from portal.payments import outbox
+from portal.payments import outbox, refunds
 from portal.payments.models import (
     ItemState,
     OutboxMessage,
@@ -29,7 +29,6 @@ from portal.receipts.models import Receipt, ReceiptKind
 from portal.receipts.services import issue_receipt, receipt_facts, store_pdf, stored_pdf
 from portal.receipts.tokens import verification_token
 from portal.wallet.factory import wallet_service
-from portal.wallet.owners import agency_owner
 
 
 class AgencyNotAvailable(RuntimeError):
@@ -90,15 +89,13 @@ def _refund_rejected(session: Session, payment: Payment, item: PaymentItem, agen
     left = item.amount_fen - item.refunded_fen
     if left <= 0:
         return
-    result = wallet_service(session, client="worker").refund(
-        payment.transfer_reference,
-        left,
-        idempotency_key=f"rejected:{item.id}",
-        agency=agency_owner(agency_code),
+    wallet = wallet_service(session, client="worker")
+    transfer, _share = refunds.return_money(
+        session, wallet, payment, item, agency_code, left, f"rejected:{item.id}"
     )
     item.refunded_fen += left
     payment.refunded_fen += left
-    receipt = issue_receipt(session, payment, ReceiptKind.REFUND, left, result.reference)
+    receipt = issue_receipt(session, payment, ReceiptKind.REFUND, left, transfer)
     outbox.enqueue(session, outbox.RECEIPT_TOPIC, f"receipt:{receipt.number}", {"receipt": receipt.id})
 
 

@@ -43,6 +43,7 @@ class Payment(Base):
         UniqueConstraint("user_id", "idempotency_key", name="uq_payments_user_key"),
         CheckConstraint("total_fen > 0", name="total_positive"),
         CheckConstraint("refunded_fen >= 0 AND refunded_fen <= total_fen", name="refund_within_total"),
+        CheckConstraint("discount_fen >= 0 AND discount_fen < total_fen", name="discount_below_total"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -50,7 +51,9 @@ class Payment(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     idempotency_key: Mapped[str] = mapped_column(String(64))
     state: Mapped[PaymentState] = mapped_column(string_enum(PaymentState, "payment_state"))
-    total_fen: Mapped[int]
+    total_fen: Mapped[int]  # what the agencies receive for the bills
+    # A campaign's share of total_fen (paid from its budget); the wallet paid the rest.
+    discount_fen: Mapped[int] = mapped_column(default=0, server_default="0")
     refunded_fen: Mapped[int] = mapped_column(default=0)
     transfer_reference: Mapped[str | None] = mapped_column(String(32), index=True)  # reconciliation
     channel: Mapped[PaymentChannel] = mapped_column(
@@ -105,6 +108,7 @@ class PaymentItem(Base):
     description: Mapped[str] = mapped_column(String(200), default="")
     period: Mapped[str] = mapped_column(String(20), default="")
     amount_fen: Mapped[int]  # what was paid for this bill, late fee included
+    discount_fen: Mapped[int] = mapped_column(default=0, server_default="0")  # the campaign's share of it
     late_fee_fen: Mapped[int] = mapped_column(default=0)
     settles_bill: Mapped[bool] = mapped_column(default=True)
     state: Mapped[ItemState] = mapped_column(string_enum(ItemState, "payment_item_state"))
@@ -156,7 +160,8 @@ class Refund(Base):
     reference: Mapped[str] = mapped_column(String(24), unique=True)
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
     payment_item_id: Mapped[int] = mapped_column(ForeignKey("payment_items.id"), index=True)
-    amount_fen: Mapped[int]
+    amount_fen: Mapped[int]  # of the bill's amount; the campaign's share of it went back to its budget
+    campaign_fen: Mapped[int] = mapped_column(default=0, server_default="0")
     reason: Mapped[str] = mapped_column(String(200))
     staff_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     transfer_reference: Mapped[str] = mapped_column(String(32))

@@ -1,6 +1,7 @@
 """Refunds by finance staff: (part of) one paid bill back to the resident's wallet, once per key.
 
-In one transaction: the ledger's reversing transfer, the bill reopened where the portal holds it, the
+In one transaction: the ledger's reversing transfer (and, for a bill a campaign paid part of, the
+campaign's share back to its budget), the bill reopened where the portal holds it, the
 agency told through the outbox, a refund receipt, the audit event. The payment row is locked first, so
 two refunds of one payment are checked one after the other and never exceed what was paid.
 """
@@ -21,8 +22,11 @@ from portal.payments import outbox
 from portal.payments.models import ItemState, Payment, PaymentItem, PaymentState, Refund
 from portal.payments.numbers import random_code
 from portal.payments.states import advance_item, move_payment
+from portal.promotions import discounts
+from portal.promotions.rules import share_of_refund
 from portal.receipts.models import ReceiptKind
 from portal.receipts.services import issue_receipt
+from portal.wallet.campaigns import budget_owner
 from portal.wallet.owners import agency_owner
 
 REFUND_TOPIC = "agency.refund"
@@ -68,20 +72,16 @@ def refund_item(
     if not 0 < amount_fen <= left:
         raise ValidationFailed(_("Refund at most %(left)s.", left=format_fen(left)), field="amount")
     agency_code = session.scalar(select(Agency.code).where(Agency.id == item.agency_id))
-    result = wallet.refund(
-        payment.transfer_reference,
-        amount_fen,
-        idempotency_key=f"refund:{key}",
-        agency=agency_owner(agency_code),
-    )
+    transfer_reference, share = return_money(session, wallet, payment, item, agency_code, amount_fen, key)
     refund = Refund(
         reference="R" + random_code(15),
         idempotency_key=key,
         payment_item_id=item.id,
         amount_fen=amount_fen,
+        campaign_fen=share,
         reason=reason.strip()[:200],
         staff_user_id=staff.id,
-        transfer_reference=result.reference,
+        transfer_reference=transfer_reference,
     )
     session.add(refund)
     item.refunded_fen += amount_fen
@@ -93,6 +93,38 @@ def refund_item(
         move_payment(payment, PaymentState.REFUNDED)
     _after_refund(session, staff, payment, item, refund, agency_code)
     return refund
+
+
+def return_money(
+    session: Session, wallet, payment: Payment, item: PaymentItem, agency_code: str, amount_fen: int, key: str
+) -> tuple[str, int]:
+    """Move amount_fen of a paid bill back: the campaign's share (if one paid part of the bill) to its
+    budget, the rest to the resident's wallet. Returns the transfer a receipt names (the wallet's,
+    unless the campaign's share was all of it) and the campaign's share. The caller updates the item."""
+    # The campaign's row is locked before any ledger account, as a payment does.
+    share = share_of_refund(item.discount_fen, item.amount_fen, item.refunded_fen, amount_fen)
+    campaign = discounts.give_back(session, payment, share)
+    transfers = []
+    if amount_fen > share:
+        transfers.append(
+            wallet.refund(
+                payment.transfer_reference,
+                amount_fen - share,
+                idempotency_key=f"refund:{key}",
+                agency=agency_owner(agency_code),
+            )
+        )
+    if share:
+        transfers.append(
+            wallet.return_discount(
+                budget_owner(campaign.code),
+                agency_owner(agency_code),
+                share,
+                idempotency_key=f"refund-discount:{key}",
+                description=payment.reference,
+            )
+        )
+    return transfers[0].reference, share
 
 
 def _reopen_local_bill(session: Session, item: PaymentItem) -> None:
@@ -127,6 +159,10 @@ def _after_refund(
         f"payment:{payment.reference}",
         bill=item.bill_id,
         amount_fen=refund.amount_fen,
+        campaign_fen=refund.campaign_fen,
         reason=refund.reason,
         refund=refund.reference,
     )
+    from portal.notify import services as notices  # notify imports payments' outbox: imported here
+
+    notices.refund_made(session, payment, refund)

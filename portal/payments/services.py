@@ -19,13 +19,16 @@ from portal.errors import NotFound, PortalError, ValidationFailed
 from portal.money import format_fen
 from portal.payments import outbox
 from portal.payments.checkout import Quote, QuoteLine
-from portal.payments.models import ItemState, Payment, PaymentItem, PaymentState, Refund
+from portal.payments.models import ItemState, Payment, PaymentChannel, PaymentItem, PaymentState, Refund
 from portal.payments.numbers import payment_reference
 from portal.payments.states import move_payment
+from portal.promotions import discounts
+from portal.promotions.models import Campaign
 from portal.receipts.models import ReceiptKind
 from portal.receipts.services import issue_receipt
 from portal.risk.checks import check as risk_check
 from portal.risk.rules import PAYMENT
+from portal.wallet.campaigns import budget_owner
 from portal.wallet.owners import agency_owner, wallet_owner
 from portal.wallet.types import PaymentLeg
 
@@ -78,12 +81,29 @@ def chosen_amounts(quote: Quote, entered: dict[int, int | None]) -> list[int]:
     return amounts
 
 
+def discount_offer(session: Session, user: User, quote: Quote) -> discounts.Offer | None:
+    """What a running campaign would take off the payable bills at their full amounts (review page)."""
+    payable = [(line.bill.agency_code, line.bill.total_fen) for line in quote.lines if line.payable]
+    return discounts.best_offer(session, user.id, discounts.lines_for(session, payable)) if payable else None
+
+
 def find_by_key(session: Session, user: User, key: str) -> Payment | None:
     return session.scalar(select(Payment).where(Payment.user_id == user.id, Payment.idempotency_key == key))
 
 
-def pay(session: Session, wallet, user: User, quote: Quote, amounts: Sequence[int]) -> Payment:
-    """Pay the quoted bills once. The same key again returns the first payment and moves nothing."""
+def pay(
+    session: Session,
+    wallet,
+    user: User,
+    quote: Quote,
+    amounts: Sequence[int],
+    *,
+    channel: PaymentChannel = PaymentChannel.WEB,
+    discount_seen_fen: int | None = None,
+) -> Payment:
+    """Pay the quoted bills once. The same key again returns the first payment and moves nothing.
+    A running campaign pays its discount from its budget; ``discount_seen_fen`` is what the review
+    page promised (DiscountChanged when the budget no longer allows it; None takes what is left)."""
     # Before anything is written: a blocking rule refuses here and leaves only its flag to commit.
     risk_check(session, user, PAYMENT, sum(amounts), payers=[line.bill.payer_name for line in quote.lines])
     payment = Payment(
@@ -93,6 +113,7 @@ def pay(session: Session, wallet, user: User, quote: Quote, amounts: Sequence[in
         idempotency_key=quote.key,
         state=PaymentState.PENDING,
         total_fen=sum(amounts),
+        channel=channel,
     )
     try:
         with session.begin_nested():
@@ -107,7 +128,8 @@ def pay(session: Session, wallet, user: User, quote: Quote, amounts: Sequence[in
     codes = dict(session.execute(select(Agency.code, Agency.id)).all())
     _add_items(session, payment, quote.lines, amounts, codes)
     _step("bills_claimed")
-    _move_money(session, wallet, user, payment, codes)
+    campaign = _take_discount(session, user, payment, codes, discount_seen_fen)
+    _move_money(session, wallet, user, payment, codes, campaign)
     _step("money_moved")
     _after_payment(session, user, payment, codes)
     _step("receipt_and_outbox_written")
@@ -165,23 +187,56 @@ def _close_local_bill(session: Session, item: PaymentItem) -> None:
         raise BillAlreadyPaid(item.bill_id)
 
 
-def _move_money(session: Session, wallet, user: User, payment: Payment, agencies: dict[str, int]) -> None:
+def _take_discount(
+    session: Session, user: User, payment: Payment, agencies: dict[str, int], seen_fen: int | None
+) -> Campaign | None:
+    """The campaign's share of each bill, written on the lines before any money moves."""
+    codes = {agency_id: code for code, agency_id in agencies.items()}
+    lines = discounts.lines_for(session, [(codes[item.agency_id], item.amount_fen) for item in payment.items])
+    offer = discounts.grant(session, user.id, payment, lines, seen_fen)
+    if offer is None:
+        return None
+    for item, share in zip(payment.items, offer.shares, strict=True):
+        item.discount_fen = share
+    payment.discount_fen = offer.discount_fen
+    return offer.campaign
+
+
+def _move_money(
+    session: Session,
+    wallet,
+    user: User,
+    payment: Payment,
+    agencies: dict[str, int],
+    campaign: Campaign | None,
+) -> None:
     # The review page opened the wallet and brought its tier up to date: a tier only rises, so a check
     # made then is never more generous than the rules of now.
     codes = {agency_id: code for code, agency_id in agencies.items()}
-    per_agency: dict[str, int] = {}
+    from_wallet: dict[str, int] = {}
+    from_budget: dict[str, int] = {}
     for item in payment.items:
         code = codes[item.agency_id]
-        per_agency[code] = per_agency.get(code, 0) + item.amount_fen
-    for code in per_agency:
+        from_wallet[code] = from_wallet.get(code, 0) + item.amount_fen - item.discount_fen
+        from_budget[code] = from_budget.get(code, 0) + item.discount_fen
+    for code in from_wallet:
         wallet.open_agency_account(code)
-    legs = [PaymentLeg(agency_owner(code), amount) for code, amount in sorted(per_agency.items())]
+    legs = [PaymentLeg(agency_owner(code), amount) for code, amount in sorted(from_wallet.items()) if amount]
     result = wallet.pay(
         wallet_owner(user),
         legs,
         idempotency_key=f"payment:{payment.reference}",
         description=payment.reference,
     )
+    for code, amount in sorted(from_budget.items()):
+        if amount:  # the campaign pays its share to the same agency, in this transaction
+            wallet.pay_discount(
+                budget_owner(campaign.code),
+                agency_owner(code),
+                amount,
+                idempotency_key=f"discount:{payment.reference}:{code}",
+                description=payment.reference,
+            )
     payment.transfer_reference = result.reference
     payment.paid_at = result.created_at
     move_payment(payment, PaymentState.PAID)
@@ -202,9 +257,13 @@ def _after_payment(session: Session, user: User, payment: Payment, agencies: dic
         "payment.paid",
         f"payment:{payment.reference}",
         total_fen=payment.total_fen,
+        discount_fen=payment.discount_fen,
         transfer=payment.transfer_reference,
         bills=[item.bill_id for item in payment.items],
     )
+    from portal.notify import services as notices  # notify imports payments' outbox: imported here
+
+    notices.payment_paid(session, payment)
 
 
 def payment_of(session: Session, user: User, reference: str) -> Payment:

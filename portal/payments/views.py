@@ -22,6 +22,7 @@ from portal.money import parse_amount
 from portal.payments import checkout, delivery, labels, services
 from portal.receipts import services as receipts
 from portal.risk.checks import RiskBlocked
+from portal.wallet.errors import WalletError
 from portal.wallet.factory import wallet_service
 from portal.wallet.resident import ensure_wallet
 from portal.web import not_found, render_error
@@ -76,7 +77,9 @@ def confirm():
         abort(400)
     session = get_session()
     try:
-        key, selections, fingerprints = checkout.read_quote(request.form.get("quote", ""), current_user.id)
+        key, selections, fingerprints, discount_seen = checkout.read_quote(
+            request.form.get("quote", ""), current_user.id
+        )
     except ValidationFailed as error:
         flash(error.message, "error")
         return redirect(url_for("bills.index"))
@@ -93,16 +96,16 @@ def confirm():
         return _review_page(changed, problem=checkout.QuoteChanged(changed).message, status=409)
     try:
         amounts = services.chosen_amounts(fresh, _entered_amounts(len(fresh.lines)))
-        payment = services.pay(session, wallet_service(session), current_user, fresh, amounts)
+        payment = services.pay(
+            session, wallet_service(session), current_user, fresh, amounts, discount_seen_fen=discount_seen
+        )
     except RiskBlocked as error:  # nothing was paid; the redirect commits the flag for the officers
         flash(error.message, "error")
         return redirect(url_for("payments.history"))
     except PortalError as error:
         return _review_page(fresh, problem=error.message, status=409, field=error.field)
-    flash(
-        _("Paid: %(amount)s left your wallet. Keep the receipt below.", amount=fen(payment.total_fen)),
-        "success",
-    )
+    paid_from_wallet = fen(payment.total_fen - payment.discount_fen)
+    flash(_("Paid: %(amount)s left your wallet. Keep the receipt below.", amount=paid_from_wallet), "success")
     return redirect(url_for("payments.detail", reference=payment.reference))
 
 
@@ -121,16 +124,23 @@ def _entered_amounts(count: int) -> dict[int, int | None]:
 
 
 def _review_page(quote, problem: str | None = None, status: int = 200, field: str | None = None):
-    token = checkout.sign_quote(quote, current_user.id)
-    available = ensure_wallet(wallet_service(get_session()), current_user).available_fen
+    session = get_session()
+    offer = services.discount_offer(session, current_user, quote)
+    token = checkout.sign_quote(quote, current_user.id, offer.discount_fen if offer else 0)
+    balance = ensure_wallet(wallet_service(session), current_user)
+    available = balance.available_fen
+    # A frozen wallet gets no pay button: the page says so, in the words the refusal would use.
+    frozen = WalletError("wallet_frozen").message if balance.frozen else None
     page = render_template(
         "payments/review.html",
         quote=quote,
+        offer=offer,
         token=token,
         form=ConfirmForm(),
         problem=problem,
         field=field,
         available_fen=available,
+        frozen=frozen,
     )
     return page, status
 

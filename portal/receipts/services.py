@@ -14,6 +14,7 @@ from portal.agencies.models import Agency
 from portal.db import utcnow
 from portal.payments.models import ItemState, Payment, Refund
 from portal.payments.numbers import receipt_number
+from portal.promotions.models import Campaign, CampaignUse
 from portal.receipts.models import Receipt, ReceiptKind
 
 
@@ -43,9 +44,14 @@ def receipt_facts(session: Session, receipt: Receipt, verify_url: str) -> dict:
     payment = receipt.payment
     names = {agency.id: agency for agency in session.scalars(select(Agency))}
     lines, reason = [(item, item.amount_fen) for item in payment.items], ""
+    campaign_fen = payment.discount_fen
     if receipt.kind is ReceiptKind.REFUND:
-        lines, reason = _refunded_lines(session, receipt, payment)
+        lines, reason, campaign_fen = _refunded_lines(session, receipt, payment)
+    campaign = _campaign_of(session, payment) if campaign_fen else None
     return {
+        "campaign_fen": campaign_fen,  # the campaign's part of the amount (paid, or given back to it)
+        "campaign_zh": campaign.name_zh if campaign else "",
+        "campaign_en": campaign.name_en if campaign else "",
         "number": receipt.number,
         "kind": receipt.kind.value,
         "payment_reference": payment.reference,
@@ -73,14 +79,23 @@ def receipt_facts(session: Session, receipt: Receipt, verify_url: str) -> dict:
     }
 
 
-def _refunded_lines(session: Session, receipt: Receipt, payment: Payment) -> tuple[list, str]:
-    """The bill a refund receipt is for, with the amount refunded and why: a finance refund names its
-    transfer; otherwise the agency refused the bill."""
+def _refunded_lines(session: Session, receipt: Receipt, payment: Payment) -> tuple[list, str, int]:
+    """The bill a refund receipt is for, the amount refunded, why, and the campaign's part of it: a
+    finance refund names its transfer; otherwise the agency refused the bill."""
     refund = session.scalar(select(Refund).where(Refund.transfer_reference == receipt.transfer_reference))
     if refund is not None:
-        return [(refund.item, refund.amount_fen)], refund.reason
+        return [(refund.item, refund.amount_fen)], refund.reason, refund.campaign_fen
     refused = [item for item in payment.items if item.state is ItemState.REJECTED]
-    return [(item, item.refunded_fen) for item in refused], "收费机构拒收 Refused by the agency"
+    lines = [(item, item.refunded_fen) for item in refused]
+    return lines, "收费机构拒收 Refused by the agency", sum(item.discount_fen for item in refused)
+
+
+def _campaign_of(session: Session, payment: Payment) -> Campaign | None:
+    return session.scalar(
+        select(Campaign)
+        .join(CampaignUse, CampaignUse.campaign_id == Campaign.id)
+        .where(CampaignUse.payment_id == payment.id)
+    )
 
 
 # A stored PDF never changes, so this process keeps the most recently served ones: a repeated download

@@ -4,6 +4,7 @@ the settlement statement of an agency's day."""
 from __future__ import annotations
 
 from flask import render_template
+from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from portal.db import utcnow
@@ -27,10 +28,25 @@ def collections_pdf(report: CollectionFilter, summary: CollectionSummary, locale
     return _render(html)
 
 
+def settlement_kind_label(kind: str) -> str:
+    labels = {
+        "payment": _("Payment"),
+        "refund": _("Refund"),
+        "discount": _("Paid by a campaign"),
+        "discount_return": _("Returned to a campaign"),
+    }
+    return labels.get(kind, kind)
+
+
 def settlement_pdf(session: Session, settlement: Settlement, locale: str) -> bytes:
     lines, more = statement_lines(session, settlement)
     html = render_template(
-        "reports/settlement_pdf.html", settlement=settlement, lines=lines, more=more, locale=locale
+        "reports/settlement_pdf.html",
+        settlement=settlement,
+        lines=lines,
+        more=more,
+        locale=locale,
+        settlement_kind_label=settlement_kind_label,
     )
     return _render(html)
 

@@ -96,13 +96,19 @@ def _paid_within(since: datetime, until: datetime):
 
 def _payments_against_ledger(session: Session, since: datetime, until: datetime):
     rows = session.execute(
-        select(Payment.reference, Payment.total_fen, Payment.transfer_reference, Transfer.amount_fen)
+        # The wallet's transfer carries the bills less a campaign's share (paid by its own transfers).
+        select(
+            Payment.reference,
+            Payment.total_fen - Payment.discount_fen,
+            Payment.transfer_reference,
+            Transfer.amount_fen,
+        )
         .outerjoin(Transfer, Transfer.reference == Payment.transfer_reference)
         .where(
             _paid_within(since, until),
             or_(
                 Transfer.id.is_(None),
-                Transfer.amount_fen != Payment.total_fen,
+                Transfer.amount_fen != Payment.total_fen - Payment.discount_fen,
                 Transfer.kind != TransferKind.PAYMENT,
             ),
         )

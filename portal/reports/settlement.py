@@ -29,7 +29,11 @@ from portal.wallet.service import WalletService
 # has been over for this long, so nothing of it can still arrive.
 SETTLEMENT_DELAY = timedelta(minutes=5)
 STATEMENT_MAX_LINES = 2000
-SETTLED_KINDS = (TransferKind.PAYMENT, TransferKind.REFUND)
+# Money in: payments, and campaigns' discounts (the part of a bill a campaign paid); money out:
+# refunds, and the campaign's share of a refund going back to its budget.
+COLLECTED_KINDS = (TransferKind.PAYMENT, TransferKind.DISCOUNT)
+CAMPAIGN_KINDS = (TransferKind.DISCOUNT, TransferKind.DISCOUNT_RETURN)
+SETTLED_KINDS = (*COLLECTED_KINDS, TransferKind.REFUND, TransferKind.DISCOUNT_RETURN)
 
 
 @dataclass(frozen=True)
@@ -58,14 +62,14 @@ def last_settleable_day(now: datetime | None = None) -> date:
 def day_overview(session: Session, day: date) -> list[DayFigures]:
     """Every agency's figures for the day, from the ledger, with its settlement if it was made."""
     start, end = day_bounds(day)
-    is_payment = Transfer.kind == TransferKind.PAYMENT
+    collected = Transfer.kind.in_(COLLECTED_KINDS)
     rows = session.execute(
         select(
             LedgerAccount.owner_ref,
-            func.sum(case((is_payment, Entry.amount_fen), else_=0)),
-            func.sum(case((is_payment, 0), else_=-Entry.amount_fen)),
-            func.count(case((is_payment, 1))),
-            func.count(case((is_payment, None), else_=1)),
+            func.sum(case((collected, Entry.amount_fen), else_=0)),
+            func.sum(case((collected, 0), else_=-Entry.amount_fen)),
+            func.count(case((Transfer.kind == TransferKind.PAYMENT, 1))),
+            func.count(case((Transfer.kind == TransferKind.REFUND, 1))),
         )
         .select_from(Entry)
         .join(Transfer, Transfer.id == Entry.transfer_id)
@@ -174,7 +178,12 @@ def statement_lines(session: Session, settlement: Settlement) -> tuple[list[dict
             Transfer.kind,
             Transfer.reference,
             Entry.amount_fen,
-            func.coalesce(paid.limit(1).scalar_subquery(), refunded.limit(1).scalar_subquery()),
+            func.coalesce(
+                paid.limit(1).scalar_subquery(),
+                refunded.limit(1).scalar_subquery(),
+                # a campaign's transfers name their payment in the description
+                case((Transfer.kind.in_(CAMPAIGN_KINDS), Transfer.description)),
+            ),
         )
         .join(Transfer, Transfer.id == Entry.transfer_id)
         .where(

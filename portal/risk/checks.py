@@ -1,5 +1,5 @@
-"""Running the rules on an operation before it moves money: hits become flags in the caller's
-transaction; a hit of a blocking rule refuses the operation (the flags stay: the view commits them)."""
+"""Running the rules on an operation before it moves money: its hits become one flag in the caller's
+transaction; a hit of a blocking rule refuses the operation (the flag stays: the view commits it)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from portal.audit.services import record
 from portal.db import utcnow
 from portal.errors import PortalError
 from portal.payments.models import Payment, PaymentItem
+from portal.risk.findings import Hit, encode
 from portal.risk.models import FlagStatus, RiskFlag
 from portal.risk.rules import HISTORY_DAYS, RULES, Move, Operation
 from portal.wallet.models import AccountKind, Entry, LedgerAccount, Transfer, TransferKind
@@ -30,40 +31,46 @@ class RiskBlocked(PortalError):
 
 def check(
     session: Session, user: User, kind: str, amount_fen: int, payers: Iterable[str] = ()
-) -> list[RiskFlag]:
-    """Flags for every rule the operation trips; raises RiskBlocked after adding them if one blocks."""
+) -> RiskFlag | None:
+    """One flag listing every rule the operation trips (None if it trips none); raises RiskBlocked after
+    adding it if any of them blocks, so the officer reviews the operation once, with all it tripped."""
     settings = current_app.config["RISK_RULES"]
     operation = _operation(session, user, kind, amount_fen, frozenset(payers), settings)
-    flags = []
+    hits = []
     for name, rule in RULES.items():
         action = settings[name]["action"]
         if action == "off":
             continue
         params = {key: value for key, value in settings[name].items() if key != "action"}
-        detail = rule(operation, **params)
-        if detail:
-            flags.append(_flag(session, user, name, operation, detail, blocked=action == "block"))
-    if any(flag.blocked for flag in flags):
+        facts = rule(operation, **params)
+        if facts is not None:
+            hits.append(Hit(name, action == "block", facts))
+    if not hits:
+        return None
+    flag = _flag(session, user, operation, hits)
+    if flag.blocked:
         raise RiskBlocked(
             _("This operation was stopped by our safety checks. Call the hotline 12345 for help.")
         )
-    return flags
+    return flag
 
 
-def _flag(session: Session, user: User, rule: str, op: Operation, detail: str, blocked: bool) -> RiskFlag:
+def _flag(session: Session, user: User, op: Operation, hits: list[Hit]) -> RiskFlag:
+    blocking = [hit.rule for hit in hits if hit.blocks]
     flag = RiskFlag(
         user_id=user.id,
-        rule=rule,
+        rule=(blocking or [hits[0].rule])[0],  # the main rule: the first that blocks, else the first hit
         operation=op.kind,
         amount_fen=op.amount_fen,
-        blocked=blocked,
-        detail=detail[:300],
+        blocked=bool(blocking),
+        detail=encode(hits),
         status=FlagStatus.OPEN,
     )
     session.add(flag)
-    action = "risk.blocked" if blocked else "risk.flagged"
+    action = "risk.blocked" if blocking else "risk.flagged"
+    rules = [hit.rule for hit in hits]
     record(
-        session, "system", action, f"user:{user.id}", rule=rule, operation=op.kind, amount_fen=op.amount_fen
+        session, "system", action, f"user:{user.id}", rules=rules, operation=op.kind, amount_fen=op.amount_fen
     )
     return flag
 

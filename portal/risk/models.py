@@ -20,7 +20,9 @@ class FlagStatus(enum.StrEnum):
 
 
 class RiskFlag(Base):
-    """One rule tripped by one operation. ``blocked`` says whether the operation was refused."""
+    """One operation that tripped one or more rules. ``rule`` is the main one; ``detail`` lists every rule
+    tripped with its facts (JSON, see portal/risk/findings.py; older rows hold an English sentence).
+    ``blocked`` says whether the operation was refused."""
 
     __tablename__ = "risk_flags"
 
@@ -30,7 +32,7 @@ class RiskFlag(Base):
     operation: Mapped[str] = mapped_column(String(20))  # top_up, payment, withdrawal
     amount_fen: Mapped[int]
     blocked: Mapped[bool] = mapped_column(default=False)
-    detail: Mapped[str] = mapped_column(String(300))  # what the rule saw, for the officer
+    detail: Mapped[str] = mapped_column(String(300))  # what the rules saw (findings.encode), for the officer
     status: Mapped[FlagStatus] = mapped_column(string_enum(FlagStatus, "risk_flag_status"), index=True)
     assigned_to: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

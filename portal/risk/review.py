@@ -18,6 +18,7 @@ from portal.errors import NotFound, ValidationFailed
 from portal.money import plain_yuan
 from portal.reports.sql import safe_text
 from portal.risk.checks import history
+from portal.risk.findings import findings
 from portal.risk.models import FlagStatus, RiskFlag, RiskNote, UnfreezeRequest
 from portal.risk.rules import Move
 from portal.wallet.models import AccountKind, LedgerAccount
@@ -141,21 +142,34 @@ def frozen_wallets(session: Session) -> list[tuple[User, UnfreezeRequest | None]
 
 
 def suspicious_activity_report(session: Session, found: RiskFlag) -> list[list[str]]:
-    """The case as CSV rows: the flag, the officers' notes and the wallet's moves around it."""
+    """The case as CSV rows in the exporting officer's language (codes stay codes): the flag, every rule
+    it tripped with what that rule saw, the officers' notes and the wallet's moves around it."""
     rows = [
-        ["Suspicious activity report", f"flag {found.id}"],
-        ["Resident", f"user:{found.user_id}", mask_name(found.user.real_name), mask_phone(found.user.phone)],
-        ["Rule", found.rule, "Operation", found.operation, "Amount (yuan)", plain_yuan(found.amount_fen)],
-        ["Blocked", "yes" if found.blocked else "no", "Status", found.status.value],
-        ["Raised (Beijing)", _beijing(found.created_at), "What the rule saw", found.detail],
+        *_flag_rows(found),
         [],
-        ["Notes"],
+        [_("Notes")],
         *[[_beijing(note.created_at), f"user:{note.author_id}", note.text] for note in found.notes],
         [],
-        ["Wallet moves (Beijing time)", "Kind", "Amount (yuan)"],
+        [_("Wallet moves (Beijing time)"), _("Kind"), _("Amount (yuan)")],
         *[[_beijing(move.at), move.kind, plain_yuan(move.amount_fen)] for move in case_moves(session, found)],
     ]
     return [[safe_text(str(cell)) for cell in row] for row in rows]
+
+
+def _flag_rows(found: RiskFlag) -> list[list[str]]:
+    seen, user = findings(found), found.user
+    rules, amount = "; ".join(hit.rule for hit in seen), plain_yuan(found.amount_fen)
+    return [
+        [_("Suspicious activity report"), _("flag %(id)d", id=found.id)],
+        [_("Resident"), f"user:{user.id}", mask_name(user.real_name), mask_phone(user.phone)],
+        [_("Rule"), rules, _("Operation"), found.operation, _("Amount (yuan)"), amount],
+        [_("Blocked"), _("yes") if found.blocked else _("no"), _("Status"), found.status.value],
+        [_("Raised (Beijing)"), _beijing(found.created_at)],
+        *[
+            [_("What the rule saw"), hit.rule, _("blocks") if hit.blocks else _("flags"), hit.text]
+            for hit in seen
+        ],
+    ]
 
 
 def _beijing(moment) -> str:

@@ -1,4 +1,5 @@
-"""The risk rules. Each looks at one operation and the resident's recent history and says what it saw,
+"""The risk rules. Each looks at one operation and the resident's recent history and returns the facts
+it saw (a small dict of numbers, rendered as a sentence in the reader's language by portal/risk/findings.py),
 or None. Which rules run, their thresholds and whether a hit flags (allow, queue for review) or blocks
 (refuse) come from configuration (RISK_RULES)."""
 
@@ -8,9 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from portal.money import format_fen
-
 TOP_UP, PAYMENT, WITHDRAWAL = "top_up", "payment", "withdrawal"
+
+Facts = dict[str, int]  # what a rule saw beyond the operation's own amount: counts, windows, fen; no text
 
 
 @dataclass(frozen=True)
@@ -37,59 +38,57 @@ class Operation:
         return [m for m in self.history if m.at >= self.at - delta and (kind is None or m.kind == kind)]
 
 
-def single_amount(op: Operation, threshold_fen: int) -> str | None:
+def single_amount(op: Operation, threshold_fen: int) -> Facts | None:
     if op.amount_fen >= threshold_fen:
-        return f"one {op.kind} of {format_fen(op.amount_fen)} (threshold {format_fen(threshold_fen)})"
+        return {"threshold_fen": threshold_fen}
     return None
 
 
-def velocity(op: Operation, minutes: int, count: int, total_fen: int) -> str | None:
+def velocity(op: Operation, minutes: int, count: int, total_fen: int) -> Facts | None:
     recent = op.since(timedelta(minutes=minutes))
     moves, total = len(recent) + 1, sum(m.amount_fen for m in recent) + op.amount_fen
     if moves >= count or total >= total_fen:
-        return f"{moves} operations, {format_fen(total)} within {minutes} minutes"
+        return {"moves": moves, "total_fen": total, "minutes": minutes}
     return None
 
 
-def near_limit(op: Operation, ratio: float, times: int, hours: int) -> str | None:
+def near_limit(op: Operation, ratio: float, times: int, hours: int) -> Facts | None:
     floor = int(op.per_payment_limit_fen * ratio)
     if op.kind == TOP_UP or not floor <= op.amount_fen <= op.per_payment_limit_fen:
         return None
     close = [m for m in op.since(timedelta(hours=hours)) if m.kind != TOP_UP and m.amount_fen >= floor]
     if len(close) + 1 >= times:
-        limit = format_fen(op.per_payment_limit_fen)
-        return f"{len(close) + 1} amounts just under the {limit} limit within {hours} hours"
+        return {"count": len(close) + 1, "limit_fen": op.per_payment_limit_fen, "hours": hours}
     return None
 
 
-def quick_withdrawal(op: Operation, minutes: int, ratio: float) -> str | None:
+def quick_withdrawal(op: Operation, minutes: int, ratio: float) -> Facts | None:
     if op.kind != WITHDRAWAL:
         return None
     top_ups = op.since(timedelta(minutes=minutes), TOP_UP)
     if top_ups and sum(m.amount_fen for m in top_ups) >= op.amount_fen * ratio:
-        return f"withdrawal of {format_fen(op.amount_fen)} within {minutes} minutes of a top-up"
+        return {"minutes": minutes}
     return None
 
 
-def many_payers(op: Operation, payers: int, days: int) -> str | None:
+def many_payers(op: Operation, payers: int, days: int) -> Facts | None:
     if op.kind != PAYMENT:
         return None
     names = op.recent_payers | op.payers
     if len(names) >= payers:
-        return f"bills of {len(names)} different payers within {days} days"
+        return {"payers": len(names), "days": days}
     return None
 
 
-def new_account_top_up(op: Operation, days: int, threshold_fen: int) -> str | None:
+def new_account_top_up(op: Operation, days: int, threshold_fen: int) -> Facts | None:
     if op.kind != TOP_UP or op.at - op.account_created_at > timedelta(days=days):
         return None
     if op.amount_fen >= threshold_fen:
-        age = (op.at - op.account_created_at).days
-        return f"top-up of {format_fen(op.amount_fen)} by an account {age} days old"
+        return {"age_days": (op.at - op.account_created_at).days}
     return None
 
 
-RULES: dict[str, Callable[..., str | None]] = {
+RULES: dict[str, Callable[..., Facts | None]] = {
     "single_amount": single_amount,
     "velocity": velocity,
     "near_limit": near_limit,

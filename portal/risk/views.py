@@ -16,8 +16,9 @@ from portal.db import get_session
 from portal.errors import NotFound, PortalError
 from portal.forms import ConfirmForm
 from portal.risk import review
+from portal.risk.findings import findings
 from portal.risk.forms import CloseForm, NoteForm, UnfreezeForm
-from portal.risk.labels import OPERATION_LABELS, RULE_LABELS, STATUS_LABELS, label_of
+from portal.risk.labels import OPERATION_LABELS, STATUS_LABELS, label_of
 from portal.wallet.factory import wallet_service
 
 bp = Blueprint("risk", __name__, url_prefix="/admin/risk")
@@ -25,13 +26,14 @@ bp = Blueprint("risk", __name__, url_prefix="/admin/risk")
 
 @bp.context_processor
 def _helpers() -> dict:
-    """Residents are shown masked; codes are shown as words in the reader's language."""
+    """Residents are shown masked; codes and the rules' findings are shown as words in the reader's
+    language."""
     return {
         "mask_name": mask_name,
         "mask_phone": mask_phone,
-        "rule_label": lambda rule: label_of(RULE_LABELS, rule),
         "operation_label": lambda kind: label_of(OPERATION_LABELS, kind),
         "status_label": lambda status: label_of(STATUS_LABELS, status),
+        "flag_findings": findings,
     }
 
 

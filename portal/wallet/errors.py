@@ -42,6 +42,7 @@ def _messages() -> dict[str, str]:
         "card_not_found": _("Choose one of your linked bank cards."),
         "card_invalid": _("This card number is not valid. Check the digits on your card."),
         "card_declined": _("The bank declined this request. Try another card or contact your bank."),
+        "budget_exhausted": _("The campaign's budget has %(left)s left: not enough for this discount."),
         "busy": _("The wallet is busy. Nothing was changed; try again in a moment."),
     }
 

@@ -32,6 +32,9 @@ class TransferKind(enum.StrEnum):
     REFUND = "refund"
     SETTLEMENT = "settlement"
     ADJUSTMENT = "adjustment"
+    BUDGET_FUNDING = "budget_funding"  # money for a promotion campaign enters its budget account
+    DISCOUNT = "discount"  # a campaign's share of a payment: budget -> agency
+    DISCOUNT_RETURN = "discount_return"  # the campaign's share of a refund: agency -> budget
 
 
 class HoldStatus(enum.StrEnum):
@@ -46,6 +49,9 @@ class LedgerAccount(Base):
     __table_args__ = (
         UniqueConstraint("kind", "owner_ref", name="uq_ledger_accounts_kind_owner"),
         CheckConstraint("kind != 'resident_wallet' OR balance_fen >= 0", name="wallet_not_negative"),
+        # On PostgreSQL only (added by migration 0014; SQLite would have to rebuild the table): the
+        # service checks it under the row lock on both.
+        CheckConstraint("kind != 'promotion_budget' OR balance_fen >= 0", name="budget_not_negative"),
         CheckConstraint(
             "held_fen >= 0 AND held_fen <= balance_fen OR kind != 'resident_wallet'", name="holds_covered"
         ),

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from portal.clock import business_day
 from portal.db import utcnow
 from portal.wallet import ledger
+from portal.wallet.campaigns import CampaignOperations
 from portal.wallet.errors import SpoiltTransaction, WalletError, WalletNotFound
 from portal.wallet.funding import FundingGateway
 from portal.wallet.holds import HoldOperations
@@ -46,7 +47,7 @@ from portal.wallet.types import (
 )
 
 
-class WalletService(IdempotentOperations, HoldOperations, PayoutOperations):
+class WalletService(IdempotentOperations, HoldOperations, PayoutOperations, CampaignOperations):
     def __init__(
         self,
         session: Session,

@@ -1,3 +1,4 @@
+import re
 from datetime import date
 
 import pytest
@@ -98,6 +99,8 @@ def test_wrong_check_digit_is_refused_next_to_the_field(client, db):
     assert response.status_code == 200
     assert 'href="#national_id"' in page
     assert "last character does not match" in page
+    assert "110105194912310021" not in page  # the typed number is not sent back into the field
+    assert re.search(r'<input[^>]*name="national_id"[^>]*value=""', page)
     db.refresh(user)
     assert not user.has_national_id and user.verification_tier is VerificationTier.BASIC
 

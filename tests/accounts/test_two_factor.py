@@ -48,11 +48,17 @@ def events(db, action: str, user: User) -> list[AuditEvent]:
     )
 
 
+def secret(app, user: User) -> str | None:
+    """The stored secret, decrypted with the app's keys (it is kept only encrypted)."""
+    with app.app_context():
+        return user.totp_secret
+
+
 def signed_in(client) -> bool:
     return client.get("/account/").status_code == 200
 
 
-def test_staff_without_two_factor_must_enrol_before_reaching_any_page(client, db):
+def test_staff_without_two_factor_must_enrol_before_reaching_any_page(app, client, db):
     clerk = ClerkFactory(totp_secret=None, totp_enabled_at=None)
 
     response = password_step(client, clerk.email)
@@ -62,16 +68,16 @@ def test_staff_without_two_factor_must_enrol_before_reaching_any_page(client, db
     assert client.get(f"/agencies/{clerk.agency.code}/").status_code == 302
     page = client.get("/account/two-factor/setup").get_data(as_text=True)
     db.refresh(clerk)
-    assert clerk.totp_secret and clerk.totp_enabled_at is None
+    assert secret(app, clerk) and clerk.totp_enabled_at is None
     assert '<svg role="img"' in page and "QR code for your authenticator app" in page
-    assert " ".join(clerk.totp_secret[i : i + 4] for i in range(0, 32, 4)) in page  # the key as text
+    assert " ".join(secret(app, clerk)[i : i + 4] for i in range(0, 32, 4)) in page  # the key as text
     assert 'autocomplete="one-time-code"' in page and 'inputmode="numeric"' in page
 
-    refused = submit(client, "/account/two-factor/setup", {"code": wrong_code(clerk.totp_secret)})
+    refused = submit(client, "/account/two-factor/setup", {"code": wrong_code(secret(app, clerk))})
     assert refused.status_code == 200 and 'id="code-error"' in refused.get_data(as_text=True)
     assert not signed_in(client)
 
-    shown = submit(client, "/account/two-factor/setup", {"code": pyotp.TOTP(clerk.totp_secret).now()})
+    shown = submit(client, "/account/two-factor/setup", {"code": pyotp.TOTP(secret(app, clerk)).now()})
 
     codes = RECOVERY_CODE.findall(shown.get_data(as_text=True))
     assert shown.status_code == 200 and len(codes) == 10
@@ -87,12 +93,12 @@ def test_a_second_login_before_enrolling_shows_the_same_secret(client, db, app):
     finance = FinanceFactory(totp_secret=None, totp_enabled_at=None)
     password_step(client, finance.email)
     db.refresh(finance)
-    first = finance.totp_secret
+    first = secret(app, finance)
 
     password_step(app.test_client(), finance.email)
 
     db.refresh(finance)
-    assert finance.totp_secret == first
+    assert secret(app, finance) == first
 
 
 def test_wrong_code_is_refused_with_a_message_counted_and_audited(client, db):
@@ -197,7 +203,7 @@ def test_admin_reset_ends_sessions_and_forces_re_enrolment(client, db, app):
 
     assert response.status_code == 302
     db.refresh(clerk)
-    assert clerk.totp_secret is None and not clerk.two_factor_enrolled
+    assert secret(app, clerk) is None and not clerk.two_factor_enrolled
     assert db.scalar(select(RecoveryCode).where(RecoveryCode.user_id == clerk.id)) is None
     assert not signed_in(clerk_browser)
     assert (
@@ -235,7 +241,7 @@ def test_cli_resets_two_factor(runner, db):
     assert events(db, "two_factor.reset", clerk)[0].actor == "cli"
 
 
-def test_resident_turns_two_factor_on_and_off_with_the_password(client, db):
+def test_resident_turns_two_factor_on_and_off_with_the_password(app, client, db):
     resident = UserFactory(phone="13700000101")
     login(client, resident.phone)
     client.get("/language/en")
@@ -248,19 +254,19 @@ def test_resident_turns_two_factor_on_and_off_with_the_password(client, db):
     ] == ("/account/two-factor/setup")
     db.refresh(resident)
     shown = submit(
-        client, "/account/two-factor/setup", {"code": totp_code(resident.totp_secret, resident.phone)}
+        client, "/account/two-factor/setup", {"code": totp_code(secret(app, resident), resident.phone)}
     )
     assert len(RECOVERY_CODE.findall(shown.get_data(as_text=True))) == 10
     logout(client)
 
     assert password_step(client, resident.phone).headers["Location"] == "/account/two-factor"
-    submit(client, "/account/two-factor", {"code": totp_code(resident.totp_secret, resident.phone)})
+    submit(client, "/account/two-factor", {"code": totp_code(secret(app, resident), resident.phone)})
     assert signed_in(client)
 
     off = submit(client, "/account/two-factor/disable", {"password": DEFAULT_PASSWORD})
     assert off.headers["Location"] == "/account/"
     db.refresh(resident)
-    assert resident.totp_secret is None and not resident.two_factor_enrolled
+    assert secret(app, resident) is None and not resident.two_factor_enrolled
     assert len(events(db, "two_factor.disabled", resident)) == 1
     logout(client)
     assert password_step(client, resident.phone).headers["Location"] == "/account/"

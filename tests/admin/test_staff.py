@@ -171,3 +171,25 @@ def test_staff_page_shows_two_factor_status_and_a_manage_link(client, db):
 
     assert f'href="/admin/staff/{pending.id}"' in page and "Not set up" in page
     assert "Reset two-factor authentication" in member
+
+
+def test_admin_unlocks_a_locked_out_staff_member(client, db):
+    from datetime import timedelta
+
+    from portal.audit.models import AuditEvent
+    from portal.db import utcnow
+
+    clerk = ClerkFactory(failed_login_count=10, locked_until=utcnow() + timedelta(minutes=15))
+    login(client, AdminFactory().email)
+    client.get("/language/en")
+    page = client.get(f"/admin/staff/{clerk.id}").get_data(as_text=True)
+    assert "after too many failed logins" in page and "Unlock this account" in page
+
+    response = submit(client, f"/admin/staff/{clerk.id}/unlock", {}, page=f"/admin/staff/{clerk.id}")
+
+    assert response.status_code == 302
+    db.refresh(clerk)
+    assert (clerk.failed_login_count, clerk.locked_until) == (0, None)
+    event = db.scalar(select(AuditEvent).where(AuditEvent.action == "account.unlocked"))
+    assert event.subject == f"user:{clerk.id}" and '"was_locked": true' in event.details_json
+    assert "Unlock this account" not in client.get(f"/admin/staff/{clerk.id}").get_data(as_text=True)

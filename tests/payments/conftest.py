@@ -9,7 +9,7 @@ from tests.factories import AgencyFactory, BillFactory, UserFactory
 
 CARD = "6222020000000000018"
 _QUOTE = re.compile(r'name="quote" value="([^"]+)"')
-_BILL_BOX = re.compile(r'name="bill" id="[^"]*" value="([^"]+)"')
+_BILL_BOX = re.compile(r'name="bill" id="([^"]*)" value="([^"]+)"')  # the id ends with the bill id
 
 
 @pytest.fixture
@@ -48,10 +48,10 @@ def lookup_page(client, path="/bills/water-pay?account_reference=3100200300") ->
 def review(client, bill_ids=None, page=None):
     """Tick bills on the lookup page (all payable ones by default) and post them for review."""
     html = page or lookup_page(client)
-    tokens = [t for t in _BILL_BOX.findall(html)]
-    tokens = [t.replace("&#34;", '"') for t in tokens]
+    boxes = _BILL_BOX.findall(html)  # the values are opaque: bills are told apart by the box's id
     if bill_ids is not None:
-        tokens = [t for t in tokens if any(f'"b": "{b}"' in t for b in bill_ids)]
+        boxes = [(box, t) for box, t in boxes if any(box.endswith(f"-{b}") for b in bill_ids)]
+    tokens = [t for _box, t in boxes]
     return client.post("/payments/review", data={"bill": tokens, "csrf_token": csrf_token_from(html)})
 
 

@@ -39,7 +39,7 @@ def test_review_shows_fresh_amounts_and_confirm_pays_once_in_one_transaction(
     }
     assert db.scalar(select(func.count()).select_from(Receipt)) == 1
     topics = sorted(db.scalars(select(OutboxMessage.topic)))
-    assert topics == ["agency.confirm", "agency.confirm", "receipt.render"]
+    assert topics == ["agency.confirm", "agency.confirm", "notify.deliver", "receipt.render"]
     detail = client.get(done.location).get_data(as_text=True)
     assert payment.reference in detail and "¥68.20" in detail
 

@@ -151,3 +151,16 @@ def test_unfreezing_needs_a_second_admin(app, client, db, water, resident):
     _post(second_client, "/admin/risk/", f"/admin/risk/unfreeze/{request_id}/approve", {})
     with app.test_request_context():
         assert not wallet_service(db).balance(wallet_owner(resident)).frozen
+
+
+def test_a_frozen_wallet_sees_why_on_the_review_page_and_no_pay_button(app, client, db, water, resident):
+    with app.test_request_context():
+        wallet_service(db).set_frozen(wallet_owner(resident), True)
+
+    page = review(client).get_data(as_text=True)
+
+    assert (
+        "Your wallet is frozen: it cannot pay, top up or withdraw. Call the hotline 12345 for help." in page
+    )
+    assert "Confirm and pay from my wallet" not in page
+    assert 'action="/payments/confirm"' in page  # the bills are still listed, only the button is gone

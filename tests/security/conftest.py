@@ -25,6 +25,8 @@ from portal.db import get_session, utcnow
 from portal.payments import checkout
 from portal.payments import services as payments
 from portal.payments.models import OutboxMessage, OutboxState
+from portal.promotions import campaigns
+from portal.promotions.models import CampaignRule
 from portal.receipts.models import Receipt
 from portal.receipts.tokens import verification_token
 from portal.reports import settlement
@@ -134,6 +136,25 @@ def _build(app: Flask) -> dict[str, object]:
             state=OutboxState.DEAD,
             give_up_at=utcnow(),
         )
+        proposed = campaigns.propose(
+            session,
+            second_admin,
+            campaigns.CampaignDraft(
+                "安全立减",
+                "Security saver",
+                day,
+                day,
+                (),
+                (),
+                CampaignRule.FIXED_OFF,
+                100,
+                0,
+                0,
+                0,
+                1,
+                10_000,
+            ),
+        )
         session.add_all([flag, unfreeze, dead])
         session.flush()  # the ids of the flag, the request and the message fill the route table
         ids = {
@@ -146,10 +167,12 @@ def _build(app: Flask) -> dict[str, object]:
             "other_receipt": other_receipt.number,
             "token": verification_token(receipt.number),
             "account": account.id,
+            "notice": _first_notice(session, resident.id),  # the payment's confirmation
             "batch": batch.upload_id,
             "other_batch": gas_batch.upload_id,
             "settlement": made.id,
             "flag": flag.id,
+            "campaign": proposed.id,
             "unfreeze": unfreeze.id,
             "message": dead.id,
             "staff": spare.id,
@@ -198,9 +221,15 @@ def db(world: World):
     database.sessionmaker.configure(bind=connection, join_transaction_mode="create_savepoint")
     session = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
     session.info["connection"] = connection  # for tests that undo each request (isolated())
-    factories.bind(session)
+    factories.bind(session, world.app)
     yield session
     session.close()
     transaction.rollback()
     connection.close()
     database.sessionmaker.configure(bind=database.engine, join_transaction_mode="conservative_savepoint")
+
+
+def _first_notice(session: Session, user_id: int) -> int:
+    from portal.notify.models import Notification
+
+    return session.scalar(select(Notification.id).where(Notification.user_id == user_id).limit(1))

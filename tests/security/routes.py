@@ -60,6 +60,8 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("receipts.verify", "GET"): Route("/receipts/verify/{token}", "all:200"),
     ("bills.index", "GET"): Route("/bills/", "all:200"),
     ("bills.lookup", "GET"): Route("/bills/{agency}?account_reference=3100200300", "all:200"),
+    # agencies with sensitive query fields (a taxpayer's ID number) look up by POST, out of the address
+    ("bills.lookup", "POST"): Route("/bills/{agency}", "all:200", {"account_reference": "3100200300"}),
     # accounts: the logged-in are sent home from the login and registration pages
     ("accounts.register", "GET"): Route("/account/register", "anon:200 users:302"),
     ("accounts.register", "POST"): Route("/account/register", "anon:200 users:302"),
@@ -98,6 +100,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ),
     # admin: staff accounts
     ("admin.staff", "GET"): Route("/admin/staff", ADMIN_ONLY),
+    ("admin.unlock_staff", "POST"): Route("/admin/staff/{staff}/unlock", ADMIN_ACTION),
     ("admin.new_staff", "GET"): Route("/admin/staff/new", ADMIN_ONLY),
     ("admin.new_staff", "POST"): Route("/admin/staff/new", ADMIN_ONLY),
     ("admin.edit_staff", "GET"): Route("/admin/staff/{staff}", ADMIN_ONLY),
@@ -127,6 +130,19 @@ ROUTES: dict[tuple[str, str], Route] = {
     ),
     ("bills.mine", "GET"): Route("/bills/mine", RESIDENT_ONLY),
     ("bills.delete", "POST"): Route("/bills/mine/{account}/delete", "anon:login res:302 res2:404 staff:403"),
+    ("bills.autopay", "GET"): Route("/bills/mine/{account}/autopay", "anon:login res:200 res2:404 staff:403"),
+    ("bills.autopay", "POST"): Route(
+        "/bills/mine/{account}/autopay",
+        "anon:login res:302 res2:404 staff:403",
+        {"enabled": "y", "monthly_cap": "100"},
+    ),
+    ("notify.inbox", "GET"): Route("/notices/", RESIDENT_ONLY),
+    ("notify.preferences", "GET"): Route("/notices/preferences", RESIDENT_ONLY),
+    ("notify.preferences", "POST"): Route(
+        "/notices/preferences", "anon:login residents:302 staff:403", {"reminders": "y", "sms": "y"}
+    ),
+    ("notify.mark_all_read", "POST"): Route("/notices/read-all", "anon:login residents:302 staff:403"),
+    ("notify.mark_read", "POST"): Route("/notices/{notice}/read", "anon:login res:302 res2:404 staff:403"),
     ("payments.history", "GET"): Route("/payments/", RESIDENT_ONLY),
     ("payments.detail", "GET"): Route("/payments/{payment}", "anon:login res:200 res2:404 staff:403"),
     ("payments.receipt_pdf", "GET"): Route(
@@ -176,6 +192,27 @@ ROUTES: dict[tuple[str, str], Route] = {
         "/admin/risk/unfreeze", ADMIN_ACTION, {"user_id": "{resident_id}", "reason": "called the hotline"}
     ),
     ("risk.approve_unfreeze", "POST"): Route("/admin/risk/unfreeze/{unfreeze}/approve", ADMIN_ACTION),
+    ("campaigns.index", "GET"): Route("/admin/campaigns/", FINANCE_STAFF),
+    ("campaigns.new", "GET"): Route("/admin/campaigns/new", ADMIN_ONLY),
+    ("campaigns.new", "POST"): Route(
+        "/admin/campaigns/new",
+        ADMIN_ACTION,
+        {
+            "name_zh": "测试立减",
+            "name_en": "Test saver",
+            "first_day": "{day}",
+            "last_day": "{day}",
+            "rule": "fixed_off",
+            "amount_off": "1.00",
+            "per_resident_uses": "1",
+            "budget": "100",
+        },
+    ),
+    ("campaigns.detail", "GET"): Route("/admin/campaigns/{campaign}", FINANCE_STAFF),
+    ("campaigns.report_csv", "GET"): Route("/admin/campaigns/{campaign}/report.csv", FINANCE_STAFF),
+    ("campaigns.approve", "POST"): Route("/admin/campaigns/{campaign}/approve", ADMIN_ACTION),
+    ("campaigns.reject", "POST"): Route("/admin/campaigns/{campaign}/reject", ADMIN_ACTION),
+    ("campaigns.end", "POST"): Route("/admin/campaigns/{campaign}/end", ADMIN_ACTION),
     ("audit.index", "GET"): Route("/admin/audit/", ADMIN_ONLY),
     ("audit.export", "GET"): Route("/admin/audit/export.csv", ADMIN_ONLY),
     # the wallet's JSON API: signatures, not sessions

@@ -1,0 +1,67 @@
+"""The resident's notices (the in-app inbox) and notification preferences."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal.accounts.auth import role_required
+from portal.accounts.models import Role
+from portal.db import get_session
+from portal.errors import PortalError
+from portal.forms import ConfirmForm
+from portal.i18n import current_locale
+from portal.notify import services
+from portal.notify.forms import PreferencesForm
+from portal.notify.texts import render
+
+bp = Blueprint("notify", __name__, url_prefix="/notices")
+
+
+@bp.get("/")
+@role_required(Role.RESIDENT)
+def inbox():
+    page = request.args.get("page", 1, type=int)
+    notices, page, pages = services.inbox(get_session(), current_user, page)
+    texts = {n.id: render(n.kind, json.loads(n.params_json), current_locale()) for n in notices}
+    return render_template(
+        "notify/inbox.html", notices=notices, texts=texts, page=page, pages=pages, read_form=ConfirmForm()
+    )
+
+
+@bp.post("/<int:notice_id>/read")
+@role_required(Role.RESIDENT)
+def mark_read(notice_id: int):
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        services.mark_read(get_session(), current_user, notice_id)
+    except PortalError:
+        abort(404)
+    return redirect(url_for("notify.inbox", page=request.args.get("page", 1, type=int)))
+
+
+@bp.post("/read-all")
+@role_required(Role.RESIDENT)
+def mark_all_read():
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    services.mark_read(get_session(), current_user)
+    flash(_("Every notice is marked as read."), "success")
+    return redirect(url_for("notify.inbox"))
+
+
+@bp.route("/preferences", methods=["GET", "POST"])
+@role_required(Role.RESIDENT)
+def preferences():
+    session = get_session()
+    form = PreferencesForm(obj=services.preferences(session, current_user))
+    if form.validate_on_submit():
+        choices = {name: form[name].data for name in ("reminders", "sms", "email", "campaigns")}
+        services.save_preferences(session, current_user, **choices)
+        flash(_("Your notification preferences are saved."), "success")
+        return redirect(url_for("notify.preferences"))
+    return render_template("notify/preferences.html", form=form)

@@ -1,0 +1,1 @@
+"""Wallet promotion campaigns funded from ledger budget accounts, and auto-pay of saved accounts."""

@@ -1,0 +1,268 @@
+"""Auto-pay of a saved account's bills from the wallet, within a monthly cap.
+
+The worker pays a bill on its due date minus AUTOPAY_DAYS_BEFORE, only after the due reminder went out
+in an earlier scan, through payments.services.pay() like a manual payment (receipt, outbox, audit)
+with an idempotency key derived from the account and bill: a retry or a second worker gets the first
+payment back. A refusal (balance, limits, cap, frozen wallet, risk block) is told to the resident once
+and that bill is never tried again, so a failure can never turn into a second payment."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import UTC, date, datetime, timedelta
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import CheckConstraint, ForeignKey, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from portal.accounts.models import User
+from portal.agencies.base import AgencyUnavailable, BillView
+from portal.audit.services import record
+from portal.bills.models import SavedAccount
+from portal.bills.services import OUTSTANDING, find_agency, lookup
+from portal.clock import SHANGHAI, business_day
+from portal.db import Base, Database, utcnow
+from portal.errors import NotFound, PortalError, ValidationFailed
+from portal.notify import services as notices
+from portal.notify.context import acting_session
+from portal.notify.models import Notification
+from portal.payments import checkout
+from portal.payments import services as payments
+from portal.payments.models import Payment, PaymentChannel, PaymentState
+from portal.risk.checks import RiskBlocked
+from portal.wallet.errors import WalletError
+from portal.wallet.factory import wallet_service
+from portal.wallet.resident import ensure_wallet
+
+MAX_CAP_FEN = 10_000_000  # ¥100,000 a month: above every wallet tier's limits anyway
+WALLET_REASONS = {
+    "insufficient_funds": "balance",
+    "per_payment_limit": "limit",
+    "daily_limit": "limit",
+    "wallet_frozen": "frozen",
+}
+log = logging.getLogger("portal.autopay")
+
+
+class AutopaySetting(Base):
+    """Auto-pay of one saved account: on or off, and at most ``monthly_cap_fen`` a Beijing month."""
+
+    __tablename__ = "autopay_settings"
+    __table_args__ = (CheckConstraint("monthly_cap_fen > 0", name="cap_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    saved_account_id: Mapped[int] = mapped_column(
+        ForeignKey("saved_accounts.id", ondelete="CASCADE"), unique=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    enabled: Mapped[bool] = mapped_column(default=False)
+    monthly_cap_fen: Mapped[int]
+    since: Mapped[date]  # the Beijing day it was switched on: bills due earlier are left to the resident
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- the resident's side -----------------------------------------------------------------------------
+
+
+def account_of(session: Session, user: User, account_id: int) -> tuple[SavedAccount, AutopaySetting | None]:
+    """A saved account of this resident and its auto-pay setting; NotFound for anyone else's."""
+    account = session.get(SavedAccount, account_id)
+    if account is None or account.user_id != user.id:
+        raise NotFound(_("That saved account does not exist."))
+    setting = session.scalar(select(AutopaySetting).where(AutopaySetting.saved_account_id == account.id))
+    return account, setting
+
+
+def settings_of(session: Session, user: User) -> dict[int, AutopaySetting]:
+    """Saved account id -> auto-pay setting, for the Saved accounts page."""
+    rows = session.scalars(select(AutopaySetting).where(AutopaySetting.user_id == user.id))
+    return {row.saved_account_id: row for row in rows}
+
+
+def save_setting(session: Session, user: User, account_id: int, enabled: bool, cap_fen: int | None):
+    """Switch auto-pay on (with a cap) or off; audited. Switching on again starts from today."""
+    account, setting = account_of(session, user, account_id)
+    if enabled and not cap_fen:
+        raise ValidationFailed(_("Enter a monthly cap."), field="monthly_cap")
+    if cap_fen is not None and not 0 < cap_fen <= MAX_CAP_FEN:
+        raise ValidationFailed(_("Enter a monthly cap of at most ¥100,000.00."), field="monthly_cap")
+    today = business_day(utcnow())
+    if setting is None:
+        setting = AutopaySetting(saved_account_id=account.id, user_id=user.id, since=today)
+        session.add(setting)
+    if enabled and not setting.enabled:
+        setting.since = today
+    setting.enabled = enabled
+    setting.monthly_cap_fen = cap_fen or setting.monthly_cap_fen or MAX_CAP_FEN
+    setting.updated_at = utcnow()
+    details = {"enabled": enabled, "monthly_cap_fen": setting.monthly_cap_fen}
+    record(session, f"user:{user.id}", "autopay.changed", f"saved_account:{account.id}", **details)
+    return setting
+
+
+# --- the worker's side -------------------------------------------------------------------------------
+
+
+def payment_key(account_id: int, agency_code: str, bill_id: str) -> str:
+    """The same key for one bill of one account, whichever worker or retry pays it (fits 64 characters)."""
+    digest = hashlib.sha256(f"{agency_code}\0{bill_id}".encode()).hexdigest()[:32]
+    return f"autopay:{account_id}:{digest}"
+
+
+def pay_day(bill: BillView) -> date | None:
+    if bill.due_date is None:
+        return None
+    return bill.due_date - timedelta(days=current_app.config["AUTOPAY_DAYS_BEFORE"])
+
+
+def month_spent(session: Session, user_id: int, account_id: int, today: date) -> int:
+    """Auto-paid from this account in today's Beijing month, less what was refunded."""
+    first = today.replace(day=1)
+    start = datetime(first.year, first.month, 1, tzinfo=SHANGHAI)
+    end = datetime(first.year + first.month // 12, first.month % 12 + 1, 1, tzinfo=SHANGHAI)
+    query = select(func.coalesce(func.sum(Payment.total_fen - Payment.refunded_fen), 0)).where(
+        Payment.user_id == user_id,
+        Payment.channel == PaymentChannel.AUTOPAY,
+        Payment.idempotency_key.like(f"autopay:{account_id}:%"),
+        Payment.state != PaymentState.PENDING,
+        Payment.created_at >= start,
+        Payment.created_at < end,
+    )
+    return session.scalar(query) or 0
+
+
+def run(database: Database, scan_started: datetime) -> int:
+    """One auto-pay scan: every enabled account's bills due for paying; returns how many were paid.
+    Bills whose reminder went out less than AUTOPAY_NOTICE_MINUTES ago wait for a later scan."""
+    with database.sessionmaker() as session:
+        accounts = session.scalars(
+            select(SavedAccount)
+            .join(AutopaySetting, AutopaySetting.saved_account_id == SavedAccount.id)
+            .where(AutopaySetting.enabled.is_(True))
+            .order_by(SavedAccount.id)
+        ).all()
+        since = dict(session.execute(select(AutopaySetting.saved_account_id, AutopaySetting.since)).all())
+        rows = [(account.id, account.agency.code, account.query, since[account.id]) for account in accounts]
+    paid = 0
+    today = business_day(scan_started)
+    for account_id, code, values, first_day in rows:
+        for bill in _due_bills(database, code, values, first_day, today):
+            paid += _pay_bill(database, account_id, bill, scan_started) is not None
+    return paid
+
+
+def _due_bills(database: Database, code: str, values: dict, since: date, today: date) -> list[BillView]:
+    with database.sessionmaker() as session, acting_session(session):
+        found = find_agency(session, code)
+        if found is None:
+            return []
+        try:
+            bills = lookup(found[1], values)
+        except AgencyUnavailable:
+            log.info("auto-pay: agency %s unavailable; its bills wait for the next scan", code)
+            return []
+    return [
+        bill
+        for bill in bills
+        if bill.status in OUTSTANDING and bill.due_date and since <= bill.due_date and pay_day(bill) <= today
+    ]
+
+
+def _pay_bill(database: Database, account_id: int, bill: BillView, scan_started: datetime) -> Payment | None:
+    """Pay one bill in one transaction, or record why not (once). None when nothing was paid."""
+    with database.write_transaction() as session, acting_session(session):
+        setting = session.scalar(
+            select(AutopaySetting)
+            .where(AutopaySetting.saved_account_id == account_id, AutopaySetting.enabled.is_(True))
+            .with_for_update(skip_locked=True)  # another worker has this account: it pays, we skip
+        )
+        if setting is None or not _ready(session, setting, bill, scan_started):
+            return None
+        account = session.get(SavedAccount, account_id)
+        user = session.get(User, setting.user_id)
+        key = payment_key(account_id, bill.agency_code, bill.bill_id)
+        selection = checkout.Selection(bill.agency_code, tuple(sorted(account.query.items())), bill.bill_id)
+        try:
+            quote = checkout.quote(session, [selection], user.locale or "zh_CN", key=key)
+            amounts = payments.chosen_amounts(quote, {})
+        except AgencyUnavailable:
+            return None  # asked again at the next scan; nothing was tried
+        except ValidationFailed:
+            return None  # the bill is gone or not open any more: nothing to pay
+        spent = month_spent(session, user.id, account_id, business_day(scan_started))
+        if spent + sum(amounts) > setting.monthly_cap_fen:
+            _failed(session, account, bill, "cap", setting.monthly_cap_fen)
+            return None
+        return _pay(session, user, account, quote, amounts, setting)
+
+
+def _ready(session: Session, setting: AutopaySetting, bill: BillView, scan_started: datetime) -> bool:
+    """Not tried before (paid or refused), and reminded at least AUTOPAY_NOTICE_MINUTES before this
+    scan: the resident has time to turn auto-pay off or pay by hand."""
+    account_id = setting.saved_account_id
+    key = payment_key(account_id, bill.agency_code, bill.bill_id)
+    if session.scalar(
+        select(Payment.id).where(Payment.user_id == setting.user_id, Payment.idempotency_key == key)
+    ):
+        return False
+    keys = (f"due:{account_id}:{bill.bill_id}", f"autopay-failed:{account_id}:{bill.bill_id}")
+    notes = dict(
+        session.execute(
+            select(Notification.dedupe_key, Notification.created_at).where(Notification.dedupe_key.in_(keys))
+        ).all()
+    )
+    reminded = notes.get(keys[0])
+    notice = timedelta(minutes=current_app.config["AUTOPAY_NOTICE_MINUTES"])
+    return keys[1] not in notes and reminded is not None and _aware(reminded) <= scan_started - notice
+
+
+def _pay(session: Session, user: User, account: SavedAccount, quote, amounts, setting) -> Payment | None:
+    wallet = wallet_service(session)
+    bill = quote.lines[0].bill
+    savepoint = session.begin_nested()
+    try:
+        ensure_wallet(wallet, user)
+        payment = payments.pay(session, wallet, user, quote, amounts, channel=PaymentChannel.AUTOPAY)
+    except (payments.BillAlreadyPaid, payments.BillBeingConfirmed):
+        savepoint.rollback()
+        return None  # paid by the resident meanwhile
+    except RiskBlocked:
+        savepoint.commit()  # refused before anything was written but its flag, which the officers need
+        _failed(session, account, bill, "risk", setting.monthly_cap_fen)
+        return None
+    except PortalError as error:
+        savepoint.rollback()
+        reason = WALLET_REASONS.get(error.code, "other") if isinstance(error, WalletError) else "other"
+        _failed(session, account, bill, reason, setting.monthly_cap_fen)
+        return None
+    savepoint.commit()
+    log.info("auto-pay: account %s bill %s paid by %s", account.id, bill.bill_id, payment.reference)
+    return payment
+
+
+def _failed(session: Session, account: SavedAccount, bill: BillView, reason: str, cap_fen: int) -> None:
+    """Tell the resident once; the notice also marks the bill as not to be tried again."""
+    params = {
+        "nickname": account.nickname,
+        "bill": bill.bill_id,
+        "amount_fen": bill.total_fen,
+        "reason": reason,
+        "cap_fen": cap_fen,
+    }
+    key = f"autopay-failed:{account.id}:{bill.bill_id}"
+    if notices.queue(session, account.user_id, "autopay_failed", key, params):
+        record(
+            session,
+            "worker",
+            "autopay.failed",
+            f"saved_account:{account.id}",
+            bill=bill.bill_id,
+            reason=reason,
+        )
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive UTC times."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
