@@ -92,7 +92,8 @@ def _queue_reminder(database: Database, account: dict, bill: BillView, today: da
     }
     since = account["autopay_since"]
     if since is not None and since <= bill.due_date:
-        params["autopay_on"] = max(pay_day(bill), today + timedelta(days=1)).isoformat()
+        # the earliest is today: auto-pay waits AUTOPAY_NOTICE_MINUTES after this reminder
+        params["autopay_on"] = max(pay_day(bill), today).isoformat()
     key = f"due:{account['id']}:{bill.bill_id}"
     with database.write_transaction() as session:
         return queue(session, account["user_id"], "due", key, params)

@@ -30,7 +30,9 @@ CARD = "6222020000000000018"
 def autopay_portal(make_database):
     url = make_database()
     migrate.upgrade(url)
-    app = create_app(make_config(url, AGENCY_ADAPTERS={"auto-water": {"adapter": "local"}}))
+    # the worker pays on its next pass after the reminder (no hour of notice: the test has no hour)
+    config = make_config(url, AGENCY_ADAPTERS={"auto-water": {"adapter": "local"}}, AUTOPAY_NOTICE_MINUTES=0)
+    app = create_app(config)
     yield app
     app.extensions["portal.db"].dispose()
 
