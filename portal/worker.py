@@ -40,7 +40,10 @@ def run(database: Database, *, once: bool = False) -> int:
     delivered, last_scan = 0, 0.0
     while True:
         if time.monotonic() - last_scan >= current_app.config["WORKER_SCAN_SECONDS"] or once:
-            scan(database)
+            try:
+                scan(database)
+            except Exception:  # a failing scan must not stop agency confirmations, receipts and notices
+                log.exception("scan failed; deliveries go on and the next scan tries again")
             last_scan = time.monotonic()
         delivered += outbox.run(database, HANDLERS, once=True)
         if once:

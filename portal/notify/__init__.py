@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Flask, current_app, g, request
 from flask_login import current_user
 from sqlalchemy import update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from config import ConfigError
 from portal.notify.base import Message, Notifier, NotifierError
@@ -50,7 +50,10 @@ def _unread_notices() -> int:
     if not _is_resident():
         return 0
     if "unread_notices" not in g:
-        g.unread_notices = unread_count(get_session(), current_user)
+        try:
+            g.unread_notices = unread_count(get_session(), current_user)
+        except SQLAlchemyError:  # the error page after a failed statement or an outage still renders
+            g.unread_notices = 0
     return g.unread_notices
 
 

@@ -48,10 +48,15 @@ def deliver(database: Database, payload: dict):
         user = session.get(User, notification.user_id)
         messages = messages_for(notification, user, preferences(session, user))
         notification_id = notification.id
+        already = set(filter(None, notification.channels.split(",")))  # sent before a later one failed
     sender = notifier()
     for message in messages:
-        sender.send(message)  # NotifierError: the outbox tries again later
-    channels = ",".join(message.channel for message in messages)
+        if message.channel in already:
+            continue
+        sender.send(message)  # NotifierError: the outbox tries again later, for the channels not yet sent
+        already.add(message.channel)
+        _note_channel(database, notification_id, ",".join(sorted(already)))
+    channels = ",".join(sorted(already))
 
     def record(session: Session) -> None:
         session.execute(
@@ -65,3 +70,11 @@ def deliver(database: Database, payload: dict):
 
 
 HANDLERS = {DELIVER_TOPIC: deliver}
+
+
+def _note_channel(database: Database, notification_id: int, channels: str) -> None:
+    """Remember each channel as soon as it was handed over, so a retry never sends it twice."""
+    with database.write_transaction() as session:
+        session.execute(
+            update(Notification).where(Notification.id == notification_id).values(channels=channels)
+        )

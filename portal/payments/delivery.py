@@ -96,6 +96,15 @@ def _refund_rejected(session: Session, payment: Payment, item: PaymentItem, agen
     item.refunded_fen += left
     payment.refunded_fen += left
     receipt = issue_receipt(session, payment, ReceiptKind.REFUND, left, transfer)
+    from portal.notify import services as notices  # (imports payments: a cycle at module level)
+
+    notices.queue(
+        session,
+        payment.user_id,
+        "refunded",
+        f"rejected:{item.id}",
+        {"reference": payment.reference, "amount_fen": left},
+    )
     outbox.enqueue(session, outbox.RECEIPT_TOPIC, f"receipt:{receipt.number}", {"receipt": receipt.id})
 
 

@@ -140,7 +140,8 @@ def run(database: Database, scan_started: datetime) -> int:
         accounts = session.scalars(
             select(SavedAccount)
             .join(AutopaySetting, AutopaySetting.saved_account_id == SavedAccount.id)
-            .where(AutopaySetting.enabled.is_(True))
+            .join(User, User.id == SavedAccount.user_id)
+            .where(AutopaySetting.enabled.is_(True), User.is_active.is_(True))
             .order_by(SavedAccount.id)
         ).all()
         since = dict(session.execute(select(AutopaySetting.saved_account_id, AutopaySetting.since)).all())
@@ -149,7 +150,14 @@ def run(database: Database, scan_started: datetime) -> int:
     today = business_day(scan_started)
     for account_id, code, values, first_day in rows:
         for bill in _due_bills(database, code, values, first_day, today):
-            paid += _pay_bill(database, account_id, bill, scan_started) is not None
+            try:
+                paid += _pay_bill(database, account_id, bill, scan_started) is not None
+            except Exception:  # one account's trouble (a deadlock, bad data) must not stop the others
+                log.exception(
+                    "auto-pay of bill %s of account %s failed; tried again next scan",
+                    bill.bill_id,
+                    account_id,
+                )
     return paid
 
 
@@ -210,11 +218,12 @@ def _ready(session: Session, setting: AutopaySetting, bill: BillView, scan_start
     keys = (f"due:{account_id}:{bill.bill_id}", f"autopay-failed:{account_id}:{bill.bill_id}")
     notes = dict(
         session.execute(
-            select(Notification.dedupe_key, Notification.created_at).where(Notification.dedupe_key.in_(keys))
+            select(Notification.dedupe_key, Notification.sent_at).where(Notification.dedupe_key.in_(keys))
         ).all()
     )
     reminded = notes.get(keys[0])
     notice = timedelta(minutes=current_app.config["AUTOPAY_NOTICE_MINUTES"])
+    # from when the reminder went out (sent_at), not when it was queued: a stalled notifier delays payment
     return keys[1] not in notes and reminded is not None and _aware(reminded) <= scan_started - notice
 
 

@@ -109,6 +109,7 @@ def test_two_workers_remind_once_and_auto_pay_once(live_app, tmp_path):
         # the notice period (AUTOPAY_NOTICE_MINUTES) passes: the reminders went out two hours ago
         for notice in session.scalars(sa.select(Notification)):
             notice.created_at -= timedelta(hours=2)
+            notice.sent_at -= timedelta(hours=2)
     second = two_workers(url, tmp_path)  # now the bills are paid (and the payments confirmed)
     third = two_workers(url, tmp_path)  # nothing left to do
 

@@ -109,3 +109,14 @@ def test_a_second_part_payment_waits_for_the_first_to_be_confirmed(client, db, r
 
     assert second.status_code == 409 and "still being confirmed" in second.get_data(as_text=True)
     assert len(db.scalars(select(Payment)).all()) == 1
+
+
+def test_a_refusal_by_the_agency_is_told_to_the_resident(app, client, db, paid, resident):  # noqa: F811
+    from portal.notify.models import Notification
+
+    reject(app, db, paid, "W-2")
+
+    item = next(i for i in paid.items if i.bill_id == "W-2")
+    notice = db.scalar(select(Notification).where(Notification.dedupe_key == f"rejected:{item.id}"))
+    assert notice.user_id == resident.id and notice.kind == "refunded"
+    assert '"amount_fen": 2000' in notice.params_json

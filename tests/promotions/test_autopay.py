@@ -144,11 +144,8 @@ def test_a_month_of_earlier_auto_payments_counts_against_the_cap(app, client, db
     bill(note_water, "A-7", 2, amount_fen=2_000)  # ¥30 + ¥20 > ¥40 this month
 
     later = utcnow() + timedelta(days=1)
-    from portal import worker
-
-    with app.app_context():
-        worker.scan(app.extensions["portal.db"], later)
-        worker.scan(app.extensions["portal.db"], later + timedelta(minutes=5))
+    work(app, later)  # the reminder, sent
+    work(app, later + timedelta(minutes=5))
 
     assert len(payments(db)) == 1 and [f.dedupe_key.rsplit(":", 1)[1] for f in failures(db)] == ["A-7"]
 
