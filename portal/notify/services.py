@@ -49,14 +49,16 @@ def queue(
 
 def payment_paid(session: Session, payment) -> None:
     """The resident's confirmation of a payment (called in the payment's transaction)."""
-    params = {"reference": payment.reference, "total_fen": payment.total_fen}
+    # what left the wallet: a campaign's share of the bills was paid from its budget
+    params = {"reference": payment.reference, "total_fen": payment.total_fen - payment.discount_fen}
     params["autopay"] = payment.channel.value == "autopay"
     queue(session, payment.user_id, "paid", f"paid:{payment.reference}", params)
 
 
 def refund_made(session: Session, payment, refund) -> None:
     """The resident's notice of a refund (called in the refund's transaction)."""
-    params = {"reference": payment.reference, "amount_fen": refund.amount_fen}
+    # what went back to the wallet: the campaign's share of the refund went back to its budget
+    params = {"reference": payment.reference, "amount_fen": refund.amount_fen - refund.campaign_fen}
     queue(session, payment.user_id, "refunded", f"refund:{refund.reference}", params)
 
 

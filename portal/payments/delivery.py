@@ -90,7 +90,7 @@ def _refund_rejected(session: Session, payment: Payment, item: PaymentItem, agen
     if left <= 0:
         return
     wallet = wallet_service(session, client="worker")
-    transfer, _share = refunds.return_money(
+    transfer, share = refunds.return_money(
         session, wallet, payment, item, agency_code, left, f"rejected:{item.id}"
     )
     item.refunded_fen += left
@@ -103,7 +103,7 @@ def _refund_rejected(session: Session, payment: Payment, item: PaymentItem, agen
         payment.user_id,
         "refunded",
         f"rejected:{item.id}",
-        {"reference": payment.reference, "amount_fen": left},
+        {"reference": payment.reference, "amount_fen": left - share},  # the wallet's part
     )
     outbox.enqueue(session, outbox.RECEIPT_TOPIC, f"receipt:{receipt.number}", {"receipt": receipt.id})
 

@@ -103,6 +103,16 @@ def refund(reference: str, item_id: int):
         except PortalError as error:
             attach_error(form, error)
         else:
-            flash(_("Refunded %(amount)s to the resident's wallet.", amount=fen(done.amount_fen)), "success")
+            flash(refunded_message(done), "success")
             return redirect(url_for("operations.payment", reference=reference))
     return _payment_page(reference, {item_id: form}, status=422)
+
+
+def refunded_message(done) -> str:
+    """What went where: a campaign's share of a refund goes back to its budget, not to the resident."""
+    wallet = _(
+        "Refunded %(amount)s to the resident's wallet.", amount=fen(done.amount_fen - done.campaign_fen)
+    )
+    if not done.campaign_fen:
+        return wallet
+    return wallet + " " + _("%(amount)s went back to the campaign's budget.", amount=fen(done.campaign_fen))

@@ -231,3 +231,25 @@ def test_settlement_owes_the_agency_the_full_amount_and_reconciliation_finds_not
     assert (figures.payments_count, figures.refunds_count) == (1, 1)
     assert figures.owed_fen == balance(db, AccountKind.AGENCY_SETTLEMENT, agency_owner("promo-water"))
     assert reconcile(db, today, today, utcnow()).discrepancies == []
+
+
+def test_notices_and_the_refund_message_name_what_the_wallet_paid_and_got_back(app, db, water):
+    from portal.notify.models import Notification
+    from portal.payments.operations import refunded_message
+
+    running_campaign(db, amount_off_fen=500)
+    payment = pay_bills(db, resident(db), [bill(water, 2_000)])
+    item = payment.items[0]
+    done = refunds.refund_item(
+        db, wallet_service(db), FinanceFactory(), payment.reference, item.id, 2_000, "x", "rk-00000002"
+    )
+
+    notices = {
+        n.kind: n.params_json
+        for n in db.scalars(select(Notification).where(Notification.user_id == payment.user_id))
+    }
+    assert '"total_fen": 1500' in notices["paid"] and '"amount_fen": 1500' in notices["refunded"]
+    assert (
+        refunded_message(done)
+        == "Refunded ¥15.00 to the resident's wallet. ¥5.00 went back to the campaign's budget."
+    )
