@@ -19,7 +19,6 @@ from portal.audit.services import record
 from portal.db import utcnow
 from portal.errors import ValidationFailed
 from portal.i18n import current_locale
-from portal.notify import Message, Notifier
 from portal.notify import services as notices
 
 VALID_FOR = timedelta(minutes=30)
@@ -32,9 +31,7 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def request_reset(
-    session: Session, login_identifier: str, sender: Notifier, link: Callable[[str], str]
-) -> None:
+def request_reset(session: Session, login_identifier: str, link: Callable[[str], str]) -> None:
     """Send a reset link to a resident's mobile or e-mail. Returns nothing, so callers cannot tell
     whether the account exists; unknown, staff and disabled accounts are only logged."""
     user = services.find_by_identifier(session, login_identifier)
@@ -74,18 +71,6 @@ def _end_open_links(session: Session, user: User) -> None:
 
 def _channel(user: User) -> str:
     return "sms" if user.phone else "email"
-
-
-def _message(user: User, url: str) -> Message:
-    minutes = int(VALID_FOR.total_seconds() // 60)
-    body = _(
-        "City bill payment: to set a new password open %(url)s within %(minutes)d minutes. "
-        "If you did not ask for this, ignore this message; your password stays as it is.",
-        url=url,
-        minutes=minutes,
-    )
-    recipient = user.phone or user.email or ""
-    return Message(_channel(user), recipient, _("Set a new password"), body)  # type: ignore[arg-type]
 
 
 def valid_token(session: Session, token: str) -> PasswordResetToken | None:

@@ -12,7 +12,6 @@ from portal.db import get_session
 from portal.errors import PortalError
 from portal.extensions import configured_limit, limiter
 from portal.forms import attach_error
-from portal.notify import notifier
 
 bp = Blueprint("password_reset", __name__, url_prefix="/account")
 
@@ -29,7 +28,7 @@ def forgot():
         return redirect(url_for("accounts.change_password"))
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        reset.request_reset(get_session(), form.identifier.data, notifier(), _link)
+        reset.request_reset(get_session(), form.identifier.data, _link)
         return redirect(url_for("password_reset.sent"))
     return render_template("accounts/forgot_password.html", form=form)
 

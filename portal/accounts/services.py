@@ -62,6 +62,7 @@ def register_resident(session: Session, login_identifier: str, password: str) ->
     setattr(user, kind, value)
     session.add(user)
     session.flush()  # assigns the id that the login session refers to
+    record(session, f"user:{user.id}", "resident.registered", f"user:{user.id}", channel=kind)
     return user
 
 
@@ -143,6 +144,7 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
     user.password_hash = passwords.hash_password(new_password)
     user.password_changed_at = utcnow()
     user.must_change_password = False
+    record(Session.object_session(user), f"user:{user.id}", "password.changed", f"user:{user.id}")
 
 
 def verify_identity(session: Session, user: User, real_name: str, national_id: str) -> None:

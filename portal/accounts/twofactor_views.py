@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
-from portal.accounts import auth, twofactor
+from portal.accounts import auth, services, twofactor
 from portal.accounts.forms import PasswordCheckForm, RecoveryCodeForm, TwoFactorCodeForm
 from portal.accounts.models import User
 from portal.accounts.views import home_for, per_user_key
@@ -170,6 +170,7 @@ def _enrolled(user: User, codes: list[str], signed_in: bool):
         continue_url = url_for("accounts.profile")
     else:
         continue_url = auth.pending_next() or home_for(user)
+        services.record_login(user)  # enrolling was this login's second factor
         auth.start_session(get_session(), user)
     flash(_("Two-factor authentication is on."), "success")
     return render_template("accounts/two_factor_codes.html", codes=codes, continue_url=continue_url)

@@ -9,12 +9,18 @@ from portal.accounts.auth import role_required
 from portal.accounts.models import Role
 from portal.audit.exporting import AUDIT_COLUMNS, export_query
 from portal.audit.forms import AuditFilterForm
+from portal.audit.labels import action_label, actors_of, detail_items
 from portal.audit.services import AuditFilter, chain_problems, record, search
 from portal.db import get_database, get_session
 from portal.reports.exports import csv_chunks
 
 bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
 SHOWN_PROBLEMS = 20
+
+
+@bp.record_once
+def _template_helpers(state) -> None:
+    state.app.jinja_env.globals.update(audit_action_label=action_label, audit_detail_items=detail_items)
 
 
 @bp.get("/")
@@ -32,7 +38,14 @@ def index():
         ]
     query = {name: value for name, value in request.args.items() if name not in ("page", "verify")}
     return render_template(
-        "audit/index.html", form=form, events=events, page=page, pages=pages, problems=problems, query=query
+        "audit/index.html",
+        form=form,
+        events=events,
+        page=page,
+        pages=pages,
+        problems=problems,
+        query=query,
+        actors=actors_of(session, (event.actor for event in events)),
     )
 
 
@@ -62,5 +75,7 @@ def _filter(form: AuditFilterForm) -> AuditFilter:
 
 
 def _invalid(form: AuditFilterForm):
-    page = render_template("audit/index.html", form=form, events=[], page=1, pages=1, problems=None, query={})
+    page = render_template(
+        "audit/index.html", form=form, events=[], page=1, pages=1, problems=None, query={}, actors={}
+    )
     return page, 400

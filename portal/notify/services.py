@@ -78,10 +78,10 @@ def password_reset(session: Session, user: User, url: str, valid_for: timedelta,
     queue(session, user.id, "reset", key, params, in_inbox=False)
 
 
-def announce_campaign(session: Session, campaign_key: str, title_zh: str, title_en: str) -> int:
+def announce_campaign(session: Session, campaign_key: str, offer: dict) -> int:
     """Campaign news to every resident who opted in, once per campaign and resident; returns how many
     were queued now (a second call for the same campaign queues nobody twice)."""
-    params = {"campaign": campaign_key, "title_zh": title_zh, "title_en": title_en}
+    params = {"campaign": campaign_key, "offer": offer}  # plain facts: read in each resident's language
     opted_in = select(NotificationPreference.user_id).where(NotificationPreference.campaigns.is_(True))
     users = session.scalars(
         select(User.id).where(User.id.in_(opted_in), User.role == Role.RESIDENT, User.is_active)

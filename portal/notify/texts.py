@@ -14,6 +14,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from portal.money import format_fen
+from portal.promotions.wording import news_text
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,9 @@ def _delayed(p: dict, locale: str) -> Text:
 
 
 def _campaign(p: dict, locale: str) -> Text:
-    return Text(_("Campaign news"), _named(p, locale, "title"))
+    if "offer" not in p:  # queued before notices carried the offer's facts
+        return Text(_("Campaign news"), _named(p, locale, "title"))
+    return Text(_("Campaign news"), news_text(p["offer"], locale))
 
 
 def autopay_reason(code: str, cap_fen: int = 0) -> str:

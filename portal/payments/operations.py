@@ -18,7 +18,9 @@ from portal.forms import ConfirmForm, attach_error
 from portal.money import format_fen as fen
 from portal.payments import outbox, refunds
 from portal.payments.forms import FindPaymentForm, RefundForm
+from portal.payments.services import refunds_of
 from portal.receipts.services import receipts_of
+from portal.receipts.tokens import verification_token
 from portal.wallet.factory import wallet_service
 
 bp = Blueprint("operations", __name__, url_prefix="/operations")
@@ -76,7 +78,12 @@ def _payment_page(reference: str, forms: dict, status: int = 200):
             forms[item.id] = RefundForm(prefix=f"item{item.id}", formdata=None)
             forms[item.id].idempotency_key.data = secrets.token_urlsafe(24)
     page = render_template(
-        "payments/staff_payment.html", payment=found, forms=forms, receipts=receipts_of(session, found)
+        "payments/staff_payment.html",
+        payment=found,
+        forms=forms,
+        receipts=receipts_of(session, found),
+        refunds=refunds_of(session, found),
+        verification_token=verification_token,
     )
     return page, status
 

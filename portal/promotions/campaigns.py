@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -13,11 +13,12 @@ from sqlalchemy.orm import Session
 
 from portal.accounts.models import User
 from portal.audit.services import record
-from portal.clock import day_bounds, local_time
+from portal.clock import day_bounds
 from portal.db import utcnow
 from portal.errors import NotFound, ValidationFailed
 from portal.notify.services import announce_campaign
 from portal.promotions.models import Campaign, CampaignRule, CampaignState
+from portal.promotions.wording import offer_facts
 from portal.wallet.campaigns import budget_owner
 
 MAX_BUDGET_FEN = 100_000_000_00  # ¥100 million: a typo's ceiling, not a policy
@@ -104,17 +105,7 @@ def approve(session: Session, wallet, admin: User, campaign_id: int) -> Campaign
         description=campaign.code,
     )
     campaign.state, campaign.decided_by_id, campaign.decided_at = CampaignState.ACTIVE, admin.id, utcnow()
-    first, last = (
-        local_time(campaign.starts_at).date(),
-        local_time(campaign.ends_at - timedelta(microseconds=1)).date(),
-    )
-    announce_campaign(
-        session,
-        campaign.code,
-        f"{campaign.name_zh}（{first.isoformat()} 至 {last.isoformat()}，用数字钱包缴费享优惠）",
-        f"{campaign.name_en} ({first.isoformat()} to {last.isoformat()}: "
-        "a discount when you pay bills from your wallet)",
-    )
+    announce_campaign(session, campaign.code, offer_facts(session, campaign))
     record(
         session,
         f"user:{admin.id}",

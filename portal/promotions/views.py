@@ -25,6 +25,7 @@ from portal.promotions import campaigns
 from portal.promotions.forms import RULE_LABELS, CampaignForm
 from portal.promotions.models import CampaignRule
 from portal.promotions.report import campaign_report, report_rows
+from portal.promotions.wording import covers_text, offer_facts, offer_text
 from portal.wallet.factory import wallet_service
 from portal.web import not_found
 
@@ -34,7 +35,10 @@ bp = Blueprint("campaigns", __name__, url_prefix="/admin/campaigns")
 @bp.record_once
 def _template_helpers(state) -> None:
     state.app.jinja_env.globals.update(
-        campaign_rule_label=lambda rule: str(RULE_LABELS[CampaignRule(rule)]), utcnow=utcnow
+        campaign_rule_label=lambda rule: str(RULE_LABELS[CampaignRule(rule)]),
+        campaign_offer_text=offer_text,
+        campaign_covers_text=covers_text,
+        utcnow=utcnow,
     )
     state.app.jinja_env.filters.update(
         beijing_date=lambda moment: local_time(moment).date().isoformat(),
@@ -97,18 +101,9 @@ def detail(campaign_id: int):
         "promotions/detail.html",
         campaign=found,
         report=report,
-        covers=_covers(session, found),
+        offer=offer_facts(session, found),
         confirm_form=ConfirmForm(),
     )
-
-
-def _covers(session, found) -> list[str]:
-    """The agencies and categories a campaign covers, by name in the reader's language."""
-    codes, categories = found.agency_codes.split(), found.categories.split()
-    agencies = [
-        a.name_for(current_locale()) for a in agency_services.all_agencies(session) if a.code in codes
-    ]
-    return agencies + [str(AgencyCategory(c).label) for c in categories]
 
 
 @bp.get("/<int:campaign_id>/report.csv")

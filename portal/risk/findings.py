@@ -127,6 +127,8 @@ def _many_payers(facts: Facts, amount_fen: int) -> str:
 
 
 def _new_account_top_up(facts: Facts, amount_fen: int) -> str:
+    if int(facts["age_days"]) == 0:
+        return _("Top-up of %(amount)s by an account opened today.", amount=format_fen(amount_fen))
     return ngettext(
         "Top-up of %(amount)s by an account %(num)d day old.",
         "Top-up of %(amount)s by an account %(num)d days old.",

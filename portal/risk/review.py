@@ -61,6 +61,11 @@ def add_note(session: Session, officer: User, flag_id: int, text: str) -> RiskNo
 
 def close(session: Session, wallet, officer: User, flag_id: int, escalate: bool, freeze: bool) -> RiskFlag:
     """Cleared, or escalated; an escalation may freeze the resident's wallet at once."""
+    if freeze and not escalate:
+        raise ValidationFailed(
+            _("Only an escalated flag can freeze the wallet: choose Escalated, or untick the freeze."),
+            field="freeze",
+        )
     found = _open_flag(session, flag_id)
     found.status = FlagStatus.ESCALATED if escalate else FlagStatus.CLEARED
     found.closed_at, found.closed_by = utcnow(), officer.id
@@ -109,9 +114,14 @@ def pending_unfreezes(session: Session) -> list[UnfreezeRequest]:
     return list(session.scalars(select(UnfreezeRequest).where(UnfreezeRequest.approved_at.is_(None))))
 
 
-def case_moves(session: Session, found: RiskFlag) -> list[Move]:
-    """The resident's wallet moves in the week before the flag (and up to now, if it is recent)."""
-    return history(session, found.user, found.created_at - CASE_WINDOW)
+SAME_OPERATION = timedelta(seconds=5)
+
+
+def case_moves(session: Session, found: RiskFlag) -> list[tuple[Move, bool]]:
+    """The resident's wallet moves from a week before the flag until now, each with whether it came after
+    the flagged operation (which is written a moment after its flag, in the same transaction)."""
+    after = found.created_at + SAME_OPERATION
+    return [(move, move.at > after) for move in history(session, found.user, found.created_at - CASE_WINDOW)]
 
 
 def _open_flag(session: Session, flag_id: int) -> RiskFlag:
@@ -150,8 +160,11 @@ def suspicious_activity_report(session: Session, found: RiskFlag) -> list[list[s
         [_("Notes")],
         *[[_beijing(note.created_at), f"user:{note.author_id}", note.text] for note in found.notes],
         [],
-        [_("Wallet moves (Beijing time)"), _("Kind"), _("Amount (yuan)")],
-        *[[_beijing(move.at), move.kind, plain_yuan(move.amount_fen)] for move in case_moves(session, found)],
+        [_("Wallet moves (Beijing time)"), _("Kind"), _("Amount (yuan)"), _("After the flag")],
+        *[
+            [_beijing(move.at), move.kind, plain_yuan(move.amount_fen), _("yes") if later else _("no")]
+            for move, later in case_moves(session, found)
+        ],
     ]
     return [[safe_text(str(cell)) for cell in row] for row in rows]
 

@@ -94,7 +94,7 @@ def close(flag_id: int):
 
     def work(session):
         wallet = wallet_service(session, client="risk")
-        return review.close(session, wallet, current_user, flag_id, escalate, escalate and form.freeze.data)
+        return review.close(session, wallet, current_user, flag_id, escalate, form.freeze.data)
 
     return _act(flag_id, work, _("The flag is closed."))
 

@@ -3,6 +3,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from portal.accounts.models import LoginSession
+from portal.audit.models import AuditEvent
 from portal.db import utcnow
 from tests.conftest import csrf_token_from, login, logout, submit
 from tests.factories import DEFAULT_PASSWORD, UserFactory
@@ -115,7 +116,7 @@ def test_next_parameter_only_follows_local_paths(client, db):
 
 
 def test_change_password_logs_out_other_browsers(client, db, app):
-    UserFactory(phone="13700000009")
+    user = UserFactory(phone="13700000009")
     other = app.test_client()
     login(other, "13700000009")
     login(client, "13700000009")
@@ -133,6 +134,8 @@ def test_change_password_logs_out_other_browsers(client, db, app):
     assert response.status_code == 302
     assert client.get("/account/").status_code == 200
     assert other.get("/account/").status_code == 302
+    [changed] = db.scalars(select(AuditEvent).where(AuditEvent.action == "password.changed")).all()
+    assert changed.actor == changed.subject == f"user:{user.id}"
     logout(client)
     login(client, "13700000009", "a brand new long phrase")
 

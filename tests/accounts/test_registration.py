@@ -1,6 +1,7 @@
 from sqlalchemy import select
 
 from portal.accounts.models import LoginSession, Role, User, VerificationTier
+from portal.audit.models import AuditEvent
 from tests.conftest import submit
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
@@ -24,6 +25,8 @@ def test_resident_registers_with_mobile_number_and_is_logged_in(client, db):
     assert user.password_hash.startswith("$argon2id$")
     assert db.scalar(select(LoginSession).where(LoginSession.user_id == user.id)) is not None
     assert client.get("/account/").status_code == 200
+    registered = db.scalar(select(AuditEvent).where(AuditEvent.action == "resident.registered"))
+    assert registered.subject == f"user:{user.id}" and registered.details_json == '{"channel": "phone"}'
 
 
 def test_resident_registers_with_email_normalised_to_lower_case(client, db):

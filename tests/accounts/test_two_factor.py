@@ -87,6 +87,7 @@ def test_staff_without_two_factor_must_enrol_before_reaching_any_page(app, clien
     assert len(stored) == 10 and not {code.replace("-", "") for code in codes} & set(stored)
     assert client.get(f"/agencies/{clerk.agency.code}/").status_code == 200
     assert len(events(db, "two_factor.enrolled", clerk)) == 1
+    assert clerk.last_login_at is not None  # enrolling completed this login
 
 
 def test_a_second_login_before_enrolling_shows_the_same_secret(client, db, app):

@@ -31,6 +31,29 @@ def test_admin_filters_the_log(client, admin):
     assert "refund.made" in page and "payment.paid" not in page
 
 
+def test_entries_read_as_words_with_names_and_yuan(client, db, admin):
+    resident = UserFactory(phone="13912345678")
+    record(db, f"user:{resident.id}", "wallet.top_up", "transfer:T1", amount_fen=12_345)
+    record(
+        db,
+        f"user:{admin.id}",
+        "staff.role_changed",
+        "user:9",
+        before={"role": "clerk"},
+        after={"role": "finance"},
+    )
+    db.flush()
+
+    page = client.get("/admin/audit/").get_data(as_text=True)
+
+    assert "Wallet topped up" in page and "Amount: ¥123.45" in page
+    assert "139****5678" in page and "13912345678" not in page  # a resident, masked
+    assert admin.email in page and "Administrator" in page  # staff act in their own name
+    assert "Staff role or agency changed" in page and "Before: Role: Agency clerk" in page
+    assert "After: Role: Finance" in page
+    assert "refund.made" in page  # an event without a name yet shows its code
+
+
 def test_checking_the_chain_says_intact_or_names_the_entry(client, db, admin):
     assert "The chain is intact." in client.get("/admin/audit/?verify=1").get_data(as_text=True)
 

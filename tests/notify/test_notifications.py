@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from portal.accounts.models import User
 from portal.db import utcnow
-from portal.notify import services
+from portal.notify import services, texts
 from portal.notify.models import Notification, NotificationPreference
 from portal.payments.models import Payment, PaymentItem
 from tests.conftest import login, submit
@@ -112,14 +112,42 @@ def test_a_late_agency_confirmation_is_told_once(app, client, db, water, residen
     assert {n.dedupe_key for n in notices(db, "delayed")} == {f"delayed:{i}" for i in items}
 
 
+SPRING_OFFER = {
+    "name_zh": "春季立减",
+    "name_en": "Spring saver",
+    "first_day": "2027-03-01",
+    "last_day": "2027-03-31",
+    "rule": "percent_off",
+    "amount_off_fen": 0,
+    "percent_bp": 1250,
+    "cap_fen": 500,
+    "threshold_fen": 0,
+    "uses": 2,
+    "agencies_zh": ["城市水务"],
+    "agencies_en": ["City Water"],
+    "categories": ["gas"],
+}
+
+
+def test_campaign_news_says_what_it_offers_and_covers_in_the_readers_language(app):
+    with app.app_context():
+        english = texts.render("campaign", {"campaign": "spring-2027", "offer": SPRING_OFFER}, "en").body
+        chinese = texts.render("campaign", {"campaign": "spring-2027", "offer": SPRING_OFFER}, "zh_CN").body
+
+    assert english.startswith("Spring saver, 2027-03-01 to 2027-03-31: 12.5% off, at most ¥5.00")
+    assert "Covers: City Water, Gas." in english and "2 time(s)" in english
+    assert chinese.startswith("春季立减（2027-03-01 至 2027-03-31）")
+    assert "城市水务、燃气费" in chinese and "12.5%" in chinese and "¥5.00" in chinese
+
+
 def test_campaign_news_goes_once_and_only_to_residents_who_opted_in(app, db):
     keen, other = UserFactory(phone="13900000604"), UserFactory(phone="13900000605")
     db.add(NotificationPreference(user_id=keen.id, reminders=True, sms=True, email=True, campaigns=True))
     db.flush()  # the preference is what the announcement selects by
 
     with app.app_context():
-        assert services.announce_campaign(db, "spring-2027", "春季立减", "Spring discount") == 1
-        assert services.announce_campaign(db, "spring-2027", "春季立减", "Spring discount") == 0
+        assert services.announce_campaign(db, "spring-2027", SPRING_OFFER) == 1
+        assert services.announce_campaign(db, "spring-2027", SPRING_OFFER) == 0
 
     assert [(n.user_id, n.dedupe_key) for n in notices(db, "campaign")] == [
         (keen.id, f"campaign:spring-2027:{keen.id}")

@@ -47,7 +47,8 @@ def test_review_shows_the_discount_and_confirming_pays_it(app, client, db, water
     assert (payment.total_fen, payment.discount_fen) == (2_000, 500)
     detail = client.get(response.location).get_data(as_text=True)
     assert "¥15.00 left your wallet" in detail
-    assert "Of ¥20.00, a wallet campaign paid ¥5.00 and your wallet ¥15.00." in detail
+    assert "Paid from the wallet</dt><dd>¥15.00" in detail
+    assert "Paid by a wallet campaign</dt><dd>¥5.00" in detail
 
 
 def test_a_spent_budget_between_review_and_confirm_shows_the_new_amounts_and_pays_nothing(
@@ -153,4 +154,4 @@ def test_finance_downloads_the_campaign_report(app, client, db, water, shopper):
     assert figures["Spent (yuan)"] == ["5.00"] and figures["Budget left (yuan)"] == ["995.00"]
     assert rows[0][3].startswith("'=")  # a formula in a name stays text in a spreadsheet
     day_rows = [row for row in rows if row and re.fullmatch(r"\d{4}-\d{2}-\d{2}", row[0])]
-    assert [row[1:] for row in day_rows] == [["water-pay", "Test Water", "1", "5.00"]]
+    assert [row[1:] for row in day_rows] == [["water-pay", "Test Water", "1", "5.00", "0.00"]]

@@ -13,6 +13,7 @@ from portal.payments.models import Payment
 from portal.promotions import campaigns
 from portal.promotions.discounts import DiscountChanged
 from portal.promotions.models import CampaignRule, CampaignState, CampaignUse
+from portal.promotions.report import campaign_report
 from portal.receipts.models import ReceiptKind
 from portal.receipts.services import receipt_facts, receipts_of
 from portal.wallet.campaigns import budget_owner
@@ -164,6 +165,10 @@ def test_refunds_give_the_campaigns_share_back_to_its_budget(app, db, water):
     use = db.scalar(select(CampaignUse))
     assert (use.discount_fen, use.returned_fen) == (500, 500)
     assert ledger_violations(db) == []
+    report = campaign_report(db, campaign, "en")
+    assert (report.uses, report.refunded_uses, report.given_fen, report.returned_fen) == (1, 1, 500, 500)
+    [day] = report.rows  # paid and refunded on the same Beijing day
+    assert (day.agency_name, day.bills, day.discount_fen, day.returned_fen) == ("Promo Water", 1, 500, 500)
 
 
 def test_the_receipt_shows_what_the_resident_and_the_campaign_paid(app, db, water):

@@ -86,6 +86,13 @@ def test_the_findings_are_worded_in_the_readers_language(app, db, newcomer):
     assert seen[1].text == "开户仅 2 天的账户充值 ¥6,000.00。"
 
 
+def test_an_account_opened_today_is_said_so(app, db):
+    today = UserFactory(created_at=utcnow())
+    with _in(app, "zh_CN"):
+        [_, new_account] = findings(check(db, today, TOP_UP, 600_000))
+    assert new_account.text == "今天开户的账户充值 ¥6,000.00。"
+
+
 def test_a_flag_stored_as_a_sentence_still_shows_it(app, db, newcomer):
     flag = RiskFlag(
         user_id=newcomer.id,

@@ -127,6 +127,23 @@ def test_an_officer_escalates_and_freezes_and_the_wallet_cannot_pay(app, client,
     assert db.scalar(select(func.count()).select_from(Payment)) == 1
 
 
+def test_clearing_a_flag_cannot_freeze_the_wallet(app, client, db, water, resident, rules):
+    rules("single_amount", action="flag", threshold_fen=1)
+    _pay(client)
+    flag = db.scalar(select(RiskFlag))
+    _, admin = _as_admin(app)
+    case = f"/admin/risk/{flag.id}"
+
+    refused = _post(admin, case, f"{case}/close", {"outcome": "cleared", "freeze": "y"})
+
+    assert refused.status_code == 302
+    assert "Only an escalated flag can freeze the wallet" in admin.get(case).get_data(as_text=True)
+    db.refresh(flag)
+    assert flag.status is FlagStatus.OPEN and flag.closed_at is None
+    with app.test_request_context():
+        assert not wallet_service(db).balance(wallet_owner(resident)).frozen
+
+
 def test_unfreezing_needs_a_second_admin(app, client, db, water, resident):
     with app.test_request_context():
         wallet_service(db).set_frozen(wallet_owner(resident), True)
