@@ -180,6 +180,10 @@ def _due_bills(database: Database, code: str, values: dict, since: date, today: 
 
 def _pay_bill(database: Database, account_id: int, bill: BillView, scan_started: datetime) -> Payment | None:
     """Pay one bill in one transaction, or record why not (once). None when nothing was paid."""
+    quoted = _quote(database, account_id, bill)
+    if quoted is None:
+        return None
+    quote, amounts = quoted
     with database.write_transaction() as session, acting_session(session):
         setting = session.scalar(
             select(AutopaySetting)
@@ -190,20 +194,30 @@ def _pay_bill(database: Database, account_id: int, bill: BillView, scan_started:
             return None
         account = session.get(SavedAccount, account_id)
         user = session.get(User, setting.user_id)
-        key = payment_key(account_id, bill.agency_code, bill.bill_id)
-        selection = checkout.Selection(bill.agency_code, tuple(sorted(account.query.items())), bill.bill_id)
-        try:
-            quote = checkout.quote(session, [selection], user.locale or "zh_CN", key=key)
-            amounts = payments.chosen_amounts(quote, {})
-        except AgencyUnavailable:
-            return None  # asked again at the next scan; nothing was tried
-        except ValidationFailed:
-            return None  # the bill is gone or not open any more: nothing to pay
         spent = month_spent(session, user.id, account_id, business_day(scan_started))
         if spent + sum(amounts) > setting.monthly_cap_fen:
             _failed(session, account, bill, "cap", setting.monthly_cap_fen)
             return None
         return _pay(session, user, account, quote, amounts, setting)
+
+
+def _quote(database: Database, account_id: int, bill: BillView) -> tuple[checkout.Quote, list[int]] | None:
+    """The agency asked for the bill now, outside any write transaction (a slow agency must not hold the
+    database's write lock); pay() claims the bill again under its own locks, as a manual confirm does."""
+    with database.sessionmaker() as session, acting_session(session):
+        account = session.get(SavedAccount, account_id)
+        user = session.get(User, account.user_id) if account is not None else None
+        if account is None or user is None:
+            return None
+        key = payment_key(account_id, bill.agency_code, bill.bill_id)
+        selection = checkout.Selection(bill.agency_code, tuple(sorted(account.query.items())), bill.bill_id)
+        try:
+            quote = checkout.quote(session, [selection], user.locale or "zh_CN", key=key)
+            return quote, payments.chosen_amounts(quote, {})
+        except AgencyUnavailable:
+            return None  # asked again at the next scan; nothing was tried
+        except ValidationFailed:
+            return None  # the bill is gone or not open any more: nothing to pay
 
 
 def _ready(session: Session, setting: AutopaySetting, bill: BillView, scan_started: datetime) -> bool:
