@@ -11,8 +11,8 @@ from functools import wraps
 from typing import TypeVar
 
 from flask import Flask, abort, current_app, flash, g, redirect, request, session, url_for
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
@@ -203,10 +203,12 @@ def _send_idle_staff_to_login():
         return None
     logout_user()
     session.clear()
+    minutes = current_app.config["STAFF_IDLE_MINUTES"]
     flash(
-        _(
-            "You were logged out because there was no activity for %(minutes)d minutes. Log in again.",
-            minutes=current_app.config["STAFF_IDLE_MINUTES"],
+        ngettext(
+            "You were logged out because there was no activity for %(num)d minute. Log in again.",
+            "You were logged out because there was no activity for %(num)d minutes. Log in again.",
+            minutes,
         ),
         "info",
     )

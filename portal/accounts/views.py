@@ -14,6 +14,8 @@ from portal.db import get_session
 from portal.errors import PortalError
 from portal.extensions import limiter
 from portal.forms import attach_error
+from portal.wallet import resident
+from portal.wallet.factory import wallet_service
 from portal.web import safe_next_url
 
 bp = Blueprint("accounts", __name__, url_prefix="/account")
@@ -117,7 +119,9 @@ def verify_identity():
     form = IdentityForm()
     if form.validate_on_submit():
         try:
-            services.verify_identity(get_session(), current_user, form.real_name.data, form.national_id.data)
+            session = get_session()
+            services.verify_identity(session, current_user, form.real_name.data, form.national_id.data)
+            resident.identity_verified(wallet_service(session), current_user)
         except PortalError as error:
             attach_error(form, error)
         else:

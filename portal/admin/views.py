@@ -25,7 +25,10 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 @role_required(Role.ADMIN)
 def staff():
     return render_template(
-        "admin/staff.html", staff=account_services.list_staff(get_session()), toggle_form=ConfirmForm()
+        "admin/staff.html",
+        staff=account_services.list_staff(get_session()),
+        toggle_form=ConfirmForm(),
+        is_locked=account_services.is_locked,
     )
 
 

@@ -15,7 +15,9 @@ class AuditFilterForm(FlaskForm):
         csrf = False
 
     actor = StringField(
-        _l("Who"), description=_l("For example user:12 or worker."), validators=[Length(max=64)]
+        _l("Who"),
+        description=_l("A staff e-mail, a resident's mobile number, user:12 or worker."),
+        validators=[Length(max=64)],
     )
     action = StringField(
         _l("What"), description=_l("For example payment or report.export."), validators=[Length(max=60)]

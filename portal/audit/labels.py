@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from portal.accounts.identity import mask_email, mask_phone
 from portal.accounts.models import ROLE_LABELS, Role, User
 from portal.money import format_fen
+from portal.risk.labels import OPERATION_LABELS, RULE_LABELS, label_of
 
 ACTION_LABELS = {
     "account.unlocked": _l("Locked account unlocked"),
@@ -114,7 +115,7 @@ DETAIL_LABELS = {
     "budget_fen": _l("Budget"),
     "payout_fen": _l("Paid out"),
     "left_fen": _l("Left"),
-    "reason": _l("Reason"),
+    "reason": _l("Why"),
     "bill": _l("Bill"),
     "rules": _l("Rules"),
     "rule": _l("Rule"),
@@ -131,6 +132,41 @@ DETAIL_LABELS = {
     "transfer": _l("Wallet transfer"),
     "day": _l("Day"),
     "filter": _l("Filter"),
+    "request": _l("Unfreeze request"),
+    "bills": _l("Bills"),
+    "locked": _l("Account locked"),
+    "method": _l("Method"),
+    "remaining": _l("Codes left"),
+    "card": _l("Bank card"),
+    "was_locked": _l("Was locked"),
+    "cancelled": _l("Cancelled"),
+    "kept": _l("Kept"),
+    "changed": _l("Changed"),
+    "new": _l("New"),
+    "file": _l("File"),
+    "format": _l("Format"),
+    "hours": _l("Hours"),
+    "sent_at": _l("Sent at"),
+    "topic": _l("Message"),
+    "channels": _l("Channels"),
+    "actor": _l("Who"),
+    "action": _l("What"),
+    "subject": _l("Object"),
+    "from": _l("From"),
+    "to": _l("To"),
+    "state": _l("Status"),
+    "category": _l("Category"),
+}
+
+VALUE_LABELS = {
+    "reason": {
+        "unknown account": _l("unknown account"),
+        "locked": _l("account locked"),
+        "wrong password": _l("wrong password"),
+        "disabled": _l("account disabled"),
+    },
+    "channel": {"phone": _l("mobile number"), "email": _l("e-mail"), "sms": _l("SMS")},
+    "method": {"code": _l("authenticator code"), "recovery_code": _l("recovery code")},
 }
 
 
@@ -153,14 +189,28 @@ def _detail_label(key: str) -> str:
 def _detail_value(key: str, value: object) -> str:
     if key.endswith("_fen") and isinstance(value, int) and not isinstance(value, bool):
         return format_fen(value)
+    if isinstance(value, str):
+        return _word(key, value)
     if isinstance(value, bool):
         return _("yes") if value else _("no")
-    if key == "role" and value in set(Role):
-        return str(ROLE_LABELS[Role(value)])
     if value is None:
         return "-"
     if isinstance(value, list):
-        return ", ".join(_detail_value(key, item) for item in value)
+        return _(", ").join(_detail_value(key, item) for item in value) or "-"
     if isinstance(value, dict):
-        return "; ".join(f"{_detail_label(k)}: {_detail_value(k, v)}" for k, v in value.items())
+        if not value:
+            return "-"
+        return _("; ").join(f"{_detail_label(k)}{_(': ')}{_detail_value(k, v)}" for k, v in value.items())
     return str(value)
+
+
+def _word(key: str, value: str) -> str:
+    """Codes people would not read (a role, a rule, an operation, a reason) in the reader's words."""
+    if key == "role" and value in set(Role):
+        return str(ROLE_LABELS[Role(value)])
+    if key in ("rules", "rule"):
+        return label_of(RULE_LABELS, value)
+    if key == "operation":
+        return label_of(OPERATION_LABELS, value)
+    label = VALUE_LABELS.get(key, {}).get(value)
+    return str(label) if label is not None else value

@@ -7,9 +7,10 @@ from flask_login import current_user
 
 from portal.accounts.auth import role_required
 from portal.accounts.models import Role
+from portal.accounts.services import find_by_identifier
 from portal.audit.exporting import AUDIT_COLUMNS, export_query
 from portal.audit.forms import AuditFilterForm
-from portal.audit.labels import action_label, actors_of, detail_items
+from portal.audit.labels import MACHINE_ACTORS, action_label, actors_of, detail_items
 from portal.audit.services import AuditFilter, chain_problems, record, search
 from portal.db import get_database, get_session
 from portal.reports.exports import csv_chunks
@@ -66,12 +67,21 @@ def export():
 
 def _filter(form: AuditFilterForm) -> AuditFilter:
     return AuditFilter(
-        actor=(form.actor.data or "").strip(),
+        actor=_actor_code((form.actor.data or "").strip()),
         action=(form.action.data or "").strip(),
         subject=(form.subject.data or "").strip(),
         start=form.date_from.data,
         end=form.date_to.data,
     )
+
+
+def _actor_code(typed: str) -> str:
+    """Admins may type what the log shows (a staff e-mail, a resident's mobile number) or the code."""
+    if typed and not typed.startswith("user:") and typed not in MACHINE_ACTORS:
+        user = find_by_identifier(get_session(), typed)
+        if user is not None:
+            return f"user:{user.id}"
+    return typed
 
 
 def _invalid(form: AuditFilterForm):

@@ -77,6 +77,11 @@ class SavedAccount(Base):
     agency: Mapped[Agency] = relationship()
 
     @property
+    def shown_query(self) -> list[str]:
+        """The values that may be shown (a household number, a plate), to tell accounts apart."""
+        return [str(value) for _name, value in sorted(json.loads(self.query_json).items())]
+
+    @property
     def query(self) -> dict[str, str]:
         """Every query value, the sensitive ones decrypted with the app's keys."""
         values = json.loads(self.query_json)

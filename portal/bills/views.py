@@ -12,7 +12,8 @@ from portal.accounts.models import Role
 from portal.accounts.views import per_user_key
 from portal.bills import services
 from portal.bills.forms import AutopayForm, SaveAccountForm, lookup_form, query_values
-from portal.db import get_session
+from portal.clock import business_day
+from portal.db import get_session, utcnow
 from portal.errors import PortalError
 from portal.extensions import configured_limit, limiter
 from portal.forms import ConfirmForm, attach_error
@@ -132,7 +133,15 @@ def autopay(account_id: int):
             flash(_("Auto-pay is on.") if form.enabled.data else _("Auto-pay is off."), "success")
             return redirect(url_for("bills.mine"))
     days = current_app.config["AUTOPAY_DAYS_BEFORE"]
-    return render_template("autopay/edit.html", form=form, account=account, days_before=days)
+    spent = autopay_services.month_spent(db, current_user.id, account.id, business_day(utcnow()))
+    return render_template(
+        "autopay/edit.html",
+        form=form,
+        account=account,
+        days_before=days,
+        setting=setting,
+        month_spent_fen=spent,
+    )
 
 
 @bp.post("/mine/<int:account_id>/delete")

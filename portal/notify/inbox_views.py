@@ -26,10 +26,30 @@ bp = Blueprint("notify", __name__, url_prefix="/notices")
 def inbox():
     page = request.args.get("page", 1, type=int)
     notices, page, pages = services.inbox(get_session(), current_user, page)
-    texts = {n.id: render(n.kind, json.loads(n.params_json), current_locale()) for n in notices}
+    params = {n.id: json.loads(n.params_json) for n in notices}
+    texts = {n.id: render(n.kind, params[n.id], current_locale()) for n in notices}
+    links = {n.id: link for n in notices if (link := _link(n.kind, params[n.id])) is not None}
     return render_template(
-        "notify/inbox.html", notices=notices, texts=texts, page=page, pages=pages, read_form=ConfirmForm()
+        "notify/inbox.html",
+        notices=notices,
+        texts=texts,
+        links=links,
+        page=page,
+        pages=pages,
+        read_form=ConfirmForm(),
     )
+
+
+def _link(kind: str, params: dict) -> tuple[str, str] | None:
+    """Where a notice leads: the payment it speaks of, or the saved accounts for a bill still to pay."""
+    if kind in ("paid", "refunded", "delayed") and params.get("reference"):
+        reference = params["reference"]
+        return url_for("payments.detail", reference=reference), _(
+            "See payment %(reference)s", reference=reference
+        )
+    if kind in ("due", "autopay_failed"):
+        return url_for("bills.mine"), _("See the bill on Saved accounts")
+    return None
 
 
 @bp.post("/<int:notice_id>/read")

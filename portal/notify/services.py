@@ -52,6 +52,10 @@ def payment_paid(session: Session, payment) -> None:
     # what left the wallet: a campaign's share of the bills was paid from its budget
     params = {"reference": payment.reference, "total_fen": payment.total_fen - payment.discount_fen}
     params["autopay"] = payment.channel.value == "autopay"
+    params["discount_fen"] = payment.discount_fen
+    params["bills"] = [item.bill_id for item in payment.items]
+    params["agency_zh"] = "、".join(dict.fromkeys(item.agency.name_zh for item in payment.items))
+    params["agency_en"] = ", ".join(dict.fromkeys(item.agency.name_en for item in payment.items))
     queue(session, payment.user_id, "paid", f"paid:{payment.reference}", params)
 
 

@@ -44,17 +44,44 @@ def _due(p: dict, locale: str) -> Text:
     }
     body = _("%(account)s (%(agency)s): bill %(bill)s of %(amount)s is due on %(due)s.", **facts)
     if p.get("autopay_on"):
-        body += " " + _("Auto-pay will pay it on %(day)s.", day=_day(p["autopay_on"]))
+        body = sentences(locale, body, _("Auto-pay will pay it on %(day)s.", day=_day(p["autopay_on"])))
     return Text(_("A bill is due soon"), body)
 
 
 def _paid(p: dict, locale: str) -> Text:
     facts = {"amount": format_fen(p["total_fen"]), "reference": p["reference"]}
-    if p.get("autopay"):
+    if "bills" not in p:  # queued before notices named the bills
+        if p.get("autopay"):
+            return Text(
+                _("Auto-pay paid a bill"), _("Auto-pay paid %(amount)s (payment %(reference)s).", **facts)
+            )
         return Text(
-            _("Auto-pay paid a bill"), _("Auto-pay paid %(amount)s (payment %(reference)s).", **facts)
+            _("Payment received"), _("You paid %(amount)s (payment %(reference)s). Thank you.", **facts)
         )
-    return Text(_("Payment received"), _("You paid %(amount)s (payment %(reference)s). Thank you.", **facts))
+    facts |= {"bills": _(", ").join(p["bills"]), "agency": _named(p, locale, "agency")}
+    if p.get("autopay"):
+        subject = _("Auto-pay paid a bill")
+        body = _(
+            "Auto-pay paid %(amount)s from your wallet for bill %(bills)s of %(agency)s "
+            "(payment %(reference)s).",
+            **facts,
+        )
+    else:
+        subject = _("Payment received")
+        body = _(
+            "You paid %(amount)s from your wallet for bill %(bills)s of %(agency)s (payment %(reference)s). "
+            "Thank you.",
+            **facts,
+        )
+    if p.get("discount_fen"):
+        campaign = _("A wallet campaign paid %(discount)s of it.", discount=format_fen(p["discount_fen"]))
+        body = sentences(locale, body, campaign)
+    return Text(subject, body)
+
+
+def sentences(locale: str, *parts: str) -> str:
+    """Sentences joined as the language writes them: Chinese runs on after 。, English leaves a space."""
+    return ("" if locale.startswith("zh") else " ").join(parts)
 
 
 def _refunded(p: dict, locale: str) -> Text:

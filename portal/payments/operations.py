@@ -15,7 +15,9 @@ from portal.audit.services import record
 from portal.db import get_session
 from portal.errors import NotFound, PortalError
 from portal.forms import ConfirmForm, attach_error
+from portal.i18n import current_locale
 from portal.money import format_fen as fen
+from portal.notify.texts import sentences
 from portal.payments import outbox, refunds
 from portal.payments.forms import FindPaymentForm, RefundForm
 from portal.payments.services import refunds_of
@@ -122,4 +124,5 @@ def refunded_message(done) -> str:
     )
     if not done.campaign_fen:
         return wallet
-    return wallet + " " + _("%(amount)s went back to the campaign's budget.", amount=fen(done.campaign_fen))
+    campaign = _("%(amount)s went back to the campaign's budget.", amount=fen(done.campaign_fen))
+    return sentences(current_locale(), wallet, campaign)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from portal.accounts.models import User
 from portal.audit.services import record
-from portal.clock import day_bounds
+from portal.clock import business_day, day_bounds
 from portal.db import utcnow
 from portal.errors import NotFound, ValidationFailed
 from portal.notify.services import announce_campaign
@@ -81,6 +81,10 @@ def propose(session: Session, admin: User, draft: CampaignDraft) -> Campaign:
 def _check(draft: CampaignDraft) -> None:
     if draft.last_day < draft.first_day:
         raise ValidationFailed(_("The last day must be on or after the first day."), field="last_day")
+    if draft.last_day < business_day(utcnow()):
+        raise ValidationFailed(
+            _("The last day has passed: choose a period that ends today or later."), field="last_day"
+        )
     if not 0 < draft.budget_fen <= MAX_BUDGET_FEN:
         raise ValidationFailed(_("Enter a budget between ¥0.01 and ¥100,000,000."), field="budget")
     needs_amount = draft.rule is not CampaignRule.PERCENT_OFF
@@ -88,6 +92,8 @@ def _check(draft: CampaignDraft) -> None:
         raise ValidationFailed(_("Enter the amount this campaign takes off."), field="amount_off")
     if draft.rule is CampaignRule.PERCENT_OFF and not 0 < draft.percent_bp <= 10_000:
         raise ValidationFailed(_("Enter a percentage between 0.01 and 100."), field="percent")
+    if draft.rule is CampaignRule.SPEND_OVER and draft.threshold_fen <= 0:
+        raise ValidationFailed(_("Enter the amount the bills must come to."), field="threshold")
     if draft.rule is CampaignRule.SPEND_OVER and draft.threshold_fen <= draft.amount_off_fen:
         raise ValidationFailed(
             _("The amount to spend must be more than the amount taken off."), field="threshold"
@@ -98,6 +104,10 @@ def approve(session: Session, wallet, admin: User, campaign_id: int) -> Campaign
     """The second admin's approval funds the budget account in the same transaction and tells the
     residents who asked for campaign news."""
     campaign = _pending(session, admin, campaign_id)
+    if campaign.ends_at <= utcnow():
+        raise ValidationFailed(
+            _("This campaign's period is over: reject it, or propose it again with new days.")
+        )
     funded = wallet.fund_budget(
         budget_owner(campaign.code),
         campaign.budget_fen,

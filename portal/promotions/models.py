@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.accounts.models import User
 from portal.db import Base, string_enum, utcnow
 
 
@@ -58,6 +59,9 @@ class Campaign(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     decided_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
+
+    proposer: Mapped[User] = relationship(foreign_keys=[created_by_id])
+    decider: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
 
     def name_for(self, locale: str) -> str:
         return self.name_en if locale.startswith("en") else self.name_zh

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -60,7 +61,7 @@ def offer_text(facts: dict) -> str:
             threshold=format_fen(facts["threshold_fen"]),
         )
     if rule is CampaignRule.FIRST_PAYMENT:
-        return _("%(off)s off a resident's first wallet payment", off=off)
+        return _("%(off)s off the first wallet payment", off=off)
     return _("%(off)s off each payment", off=off)
 
 
@@ -76,14 +77,18 @@ def covers_text(facts: dict, locale: str) -> str:
 
 def news_text(facts: dict, locale: str) -> str:
     """The body of a campaign-news notice: name, period, offer, what it covers and how often."""
-    name = facts["name_zh"] if locale.startswith("zh") else facts["name_en"]
-    return _(
-        "%(name)s, %(first)s to %(last)s: %(offer)s when you pay bills from your wallet. Covers: %(covers)s. "
-        "Each resident can use it %(uses)d time(s); it ends early when its budget is spent.",
+    chinese = locale.startswith("zh")
+    name = facts["name_zh"] if chinese else facts["name_en"]
+    has_scope = facts["agencies_zh"] or facts["categories"]
+    return ngettext(
+        "%(name)s, %(first)s to %(last)s. Pay bills from your wallet and get %(offer)s. Covers: %(covers)s. "
+        "Each resident can use it %(num)d time; it ends early when its budget is spent.",
+        "%(name)s, %(first)s to %(last)s. Pay bills from your wallet and get %(offer)s. Covers: %(covers)s. "
+        "Each resident can use it %(num)d times; it ends early when its budget is spent.",
+        facts["uses"],
         name=name,
         first=facts["first_day"],
         last=facts["last_day"],
         offer=offer_text(facts),
-        covers=covers_text(facts, locale),
-        uses=facts["uses"],
+        covers=covers_text(facts, locale) if has_scope else _("all bills"),
     )

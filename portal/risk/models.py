@@ -41,6 +41,7 @@ class RiskFlag(Base):
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     officer: Mapped[User | None] = relationship(foreign_keys=[assigned_to])
+    closer: Mapped[User | None] = relationship(foreign_keys=[closed_by])
     notes: Mapped[list[RiskNote]] = relationship(order_by="RiskNote.id", back_populates="flag")
 
 

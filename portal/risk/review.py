@@ -114,14 +114,18 @@ def pending_unfreezes(session: Session) -> list[UnfreezeRequest]:
     return list(session.scalars(select(UnfreezeRequest).where(UnfreezeRequest.approved_at.is_(None))))
 
 
-SAME_OPERATION = timedelta(seconds=5)
-
-
 def case_moves(session: Session, found: RiskFlag) -> list[tuple[Move, bool]]:
     """The resident's wallet moves from a week before the flag until now, each with whether it came after
-    the flagged operation (which is written a moment after its flag, in the same transaction)."""
-    after = found.created_at + SAME_OPERATION
-    return [(move, move.at > after) for move in history(session, found.user, found.created_at - CASE_WINDOW)]
+    the flagged operation. The flag is written just before its operation's move, in the same transaction,
+    so the first move after the flag is that operation's, unless the rule blocked it (no move at all)."""
+    moves = history(session, found.user, found.created_at - CASE_WINDOW)
+    marked, own_move_seen = [], found.blocked
+    for move in moves:
+        later = move.at >= found.created_at and own_move_seen
+        if move.at >= found.created_at:
+            own_move_seen = True
+        marked.append((move, later))
+    return marked
 
 
 def _open_flag(session: Session, flag_id: int) -> RiskFlag:

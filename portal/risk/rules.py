@@ -63,10 +63,11 @@ def near_limit(op: Operation, ratio: float, times: int, hours: int) -> Facts | N
 
 
 def quick_withdrawal(op: Operation, minutes: int, ratio: float) -> Facts | None:
+    """Money passing through: most of what was just topped up (ratio of it, or more) goes straight out."""
     if op.kind != WITHDRAWAL:
         return None
     top_ups = op.since(timedelta(minutes=minutes), TOP_UP)
-    if top_ups and sum(m.amount_fen for m in top_ups) >= op.amount_fen * ratio:
+    if top_ups and op.amount_fen >= sum(m.amount_fen for m in top_ups) * ratio:
         return {"minutes": minutes}
     return None
 

@@ -96,7 +96,12 @@ def close(flag_id: int):
         wallet = wallet_service(session, client="risk")
         return review.close(session, wallet, current_user, flag_id, escalate, form.freeze.data)
 
-    return _act(flag_id, work, _("The flag is closed."))
+    frozen = escalate and form.freeze.data
+    return _act(
+        flag_id,
+        work,
+        _("The flag is closed and the wallet is frozen.") if frozen else _("The flag is closed."),
+    )
 
 
 @bp.get("/<int:flag_id>/report.csv")

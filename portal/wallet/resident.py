@@ -39,10 +39,28 @@ def link_card(wallet, user: User, card_number: str) -> CardView:
     """Link a bank card; an ID-verified resident with a card reaches the highest tier."""
     ensure_wallet(wallet, user)
     card = wallet.link_card(wallet_owner(user), card_number)
+    _card_tier(wallet, user)
+    record(
+        Session.object_session(user),
+        f"user:{user.id}",
+        "wallet.card_linked",
+        f"user:{user.id}",
+        card=card.masked_number,
+    )
+    return card
+
+
+def identity_verified(wallet, user: User) -> None:
+    """A resident who linked a card before proving their identity reaches the highest tier now."""
+    ensure_wallet(wallet, user)
+    if wallet.cards(wallet_owner(user)).cards:
+        _card_tier(wallet, user)
+
+
+def _card_tier(wallet, user: User) -> None:
     if user.verification_tier is VerificationTier.ID_VERIFIED:
         user.verification_tier = VerificationTier.ID_AND_CARD
         wallet.set_tier(wallet_owner(user), user.verification_tier.value)
-    return card
 
 
 def top_up(

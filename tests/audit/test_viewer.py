@@ -53,6 +53,11 @@ def test_entries_read_as_words_with_names_and_yuan(client, db, admin):
     assert "After: Role: Finance" in page
     assert "refund.made" in page  # an event without a name yet shows its code
 
+    mine = client.get(f"/admin/audit/?actor={admin.email}").get_data(as_text=True)
+    assert "Staff role or agency changed" in mine and "Wallet topped up" not in mine
+    theirs = client.get("/admin/audit/?actor=13912345678").get_data(as_text=True)
+    assert "Wallet topped up" in theirs and "Staff role or agency changed" not in theirs
+
 
 def test_checking_the_chain_says_intact_or_names_the_entry(client, db, admin):
     assert "The chain is intact." in client.get("/admin/audit/?verify=1").get_data(as_text=True)

@@ -6,10 +6,13 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
+from portal.clock import business_day
+from portal.db import utcnow
 from portal.notify.models import Notification
 from portal.notify.services import save_preferences
 from portal.payments.models import Payment
@@ -20,6 +23,7 @@ from tests.payments import conftest as payment_fixtures
 from tests.payments.conftest import confirm_form, fund, review
 from tests.promotions.campaign_helpers import running_campaign
 
+TODAY = business_day(utcnow())
 water = payment_fixtures.water  # the water agency with bills W-1 and W-2
 
 
@@ -80,8 +84,8 @@ def test_an_admin_proposes_and_a_second_admin_approves(app, client, db):
         "csrf_token": csrf_token_from(form_page),
         "name_zh": "春季立减",
         "name_en": "Spring saver",
-        "first_day": "2026-12-01",
-        "last_day": "2026-12-31",
+        "first_day": (TODAY + timedelta(days=4)).isoformat(),
+        "last_day": (TODAY + timedelta(days=34)).isoformat(),
         "categories": ["water", "gas"],
         "rule": "percent_off",
         "percent": "12.5",
@@ -119,8 +123,8 @@ def test_bad_campaign_input_is_explained_on_the_page(app, client, db):
         "csrf_token": csrf_token_from(page),
         "name_zh": "满减",
         "name_en": "Spend more",
-        "first_day": "2026-12-31",
-        "last_day": "2026-12-01",
+        "first_day": (TODAY + timedelta(days=34)).isoformat(),
+        "last_day": (TODAY + timedelta(days=4)).isoformat(),
         "rule": "spend_over",
         "amount_off": "10",
         "threshold": "5",
@@ -130,9 +134,15 @@ def test_bad_campaign_input_is_explained_on_the_page(app, client, db):
     response = client.post("/admin/campaigns/new", data=data)
     assert response.status_code == 200
     assert "The last day must be on or after the first day." in response.get_data(as_text=True)
-    data["last_day"] = "2027-01-31"
+    data["first_day"] = data["last_day"] = (TODAY - timedelta(days=1)).isoformat()
+    html = client.post("/admin/campaigns/new", data=data).get_data(as_text=True)
+    assert "The last day has passed" in html
+    data["first_day"], data["last_day"] = TODAY.isoformat(), (TODAY + timedelta(days=30)).isoformat()
     html = client.post("/admin/campaigns/new", data=data).get_data(as_text=True)
     assert "The amount to spend must be more than the amount taken off." in html
+    data["threshold"] = ""
+    html = client.post("/admin/campaigns/new", data=data).get_data(as_text=True)
+    assert "Enter the amount the bills must come to." in html
     assert db.scalar(select(Campaign)) is None
 
 

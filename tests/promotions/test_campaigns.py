@@ -3,9 +3,13 @@ per-resident limit, to the fen of the budget, returned by refunds, shown on rece
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
+from portal.clock import business_day
+from portal.db import utcnow
 from portal.errors import ValidationFailed
 from portal.i18n import LOCALE_COOKIE
 from portal.payments import refunds
@@ -197,6 +201,32 @@ def test_approval_needs_a_second_admin_and_funds_the_budget(app, db):
     assert balance(db, AccountKind.PROMOTION_BUDGET, budget_owner(campaign.code)) == 50_000
     with pytest.raises(ValidationFailed, match="already decided"):
         campaigns.reject(db, AdminFactory(), campaign.id)
+
+
+def test_a_campaign_whose_period_is_over_cannot_be_approved(app, db):
+    maker, checker = AdminFactory(), AdminFactory()
+    today = business_day(utcnow())
+    draft = campaigns.CampaignDraft(
+        name_zh="过期",
+        name_en="Over",
+        first_day=today,
+        last_day=today,
+        agency_codes=(),
+        categories=(),
+        rule=CampaignRule.FIXED_OFF,
+        amount_off_fen=500,
+        percent_bp=0,
+        cap_fen=0,
+        threshold_fen=0,
+        per_resident_uses=1,
+        budget_fen=10_000,
+    )
+    proposed = campaigns.propose(db, maker, draft)
+    proposed.ends_at = utcnow() - timedelta(seconds=1)  # the day ended before the second admin came
+
+    with pytest.raises(ValidationFailed, match="period is over"):
+        campaigns.approve(db, wallet_service(db), checker, proposed.id)
+    assert proposed.state is CampaignState.PENDING
 
 
 def test_an_ended_campaign_gives_nothing(app, db, water):

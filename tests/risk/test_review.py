@@ -127,6 +127,21 @@ def test_an_officer_escalates_and_freezes_and_the_wallet_cannot_pay(app, client,
     assert db.scalar(select(func.count()).select_from(Payment)) == 1
 
 
+def test_the_case_page_marks_the_moves_that_came_after_the_flagged_one(app, client, db, resident, rules):
+    rules("single_amount", action="flag", threshold_fen=1_000)
+    submit(client, "/wallet/cards/new", {"card_number": "6222 0200 0000 0000 018"})
+    post_move(client, "/wallet/top-up", "10")  # flagged
+    post_move(client, "/wallet/top-up", "20")  # flagged too, a moment later
+    first, second = db.scalars(select(RiskFlag).order_by(RiskFlag.id)).all()
+    _, admin = _as_admin(app)
+
+    first_case = admin.get(f"/admin/risk/{first.id}").get_data(as_text=True)
+    second_case = admin.get(f"/admin/risk/{second.id}").get_data(as_text=True)
+
+    assert first_case.count("(after the flag)") == 1  # the ¥20 top-up; the flagged ¥10 one is not marked
+    assert second_case.count("(after the flag)") == 0
+
+
 def test_clearing_a_flag_cannot_freeze_the_wallet(app, client, db, water, resident, rules):
     rules("single_amount", action="flag", threshold_fen=1)
     _pay(client)

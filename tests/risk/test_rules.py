@@ -77,10 +77,10 @@ def test_near_limit_repeatedly():
 
 def test_withdrawal_straight_after_a_top_up():
     top_up = [ago(5, kind=TOP_UP, amount=100_000)]
-    hit = quick_withdrawal(op(kind=WITHDRAWAL, amount=100_000, history=top_up), minutes=30, ratio=0.8)
-    assert hit == {"minutes": 30}
-    assert (
-        quick_withdrawal(op(kind=WITHDRAWAL, amount=200_000, history=top_up), minutes=30, ratio=0.8) is None
+    hit = quick_withdrawal(op(kind=WITHDRAWAL, amount=80_000, history=top_up), minutes=30, ratio=0.8)
+    assert hit == {"minutes": 30}  # most of the top-up went straight out
+    assert (  # a small part of it: an ordinary withdrawal
+        quick_withdrawal(op(kind=WITHDRAWAL, amount=10_000, history=top_up), minutes=30, ratio=0.8) is None
     )
     late = [ago(45, kind=TOP_UP, amount=100_000)]
     assert quick_withdrawal(op(kind=WITHDRAWAL, amount=100_000, history=late), minutes=30, ratio=0.8) is None

@@ -129,6 +129,22 @@ def test_id_verified_resident_linking_a_card_reaches_the_top_tier(client, db, ap
     assert balance_of(app, db, user).limits.per_payment_fen == 5_000_000
 
 
+def test_a_card_linked_before_the_identity_check_gives_the_top_tier_at_the_check(client, db, app):
+    user = UserFactory(phone="13500000003")
+    login(client, user.phone)
+    link(client)
+    db.refresh(user)
+    assert user.verification_tier is VerificationTier.BASIC
+
+    submit(client, "/account/identity", {"real_name": "张三", "national_id": "11010519491231002X"})
+
+    db.refresh(user)
+    assert user.verification_tier is VerificationTier.ID_AND_CARD
+    assert balance_of(app, db, user).limits.per_payment_fen == 5_000_000
+    actions = db.scalars(select(AuditEvent.action).where(AuditEvent.subject == f"user:{user.id}")).all()
+    assert {"wallet.card_linked", "identity.verified"} <= set(actions)
+
+
 def test_invalid_card_number_is_refused(client, resident):
     response = submit(client, "/wallet/cards/new", {"card_number": "6222 0200 0000 0000 019"})
 
