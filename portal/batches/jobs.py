@@ -23,11 +23,19 @@ def check_job(database: Database, payload: dict) -> Callable[[Session], None]:
         try:
             read, positions = services.open_file(batch.content)
             checked = services.check_rows(
-                session, batch.agency, read, positions, progress=_progress(database, batch_id)
+                session,
+                batch.agency,
+                read,
+                positions,
+                progress=_progress(database, batch_id),
+                stage_for=batch,
             )
         except PortalError as error:
             message = error.message  # the name `error` is gone once the except block ends
             return lambda s: _failed(s, batch_id, message)
+        # The checked rows the commit will apply (PostgreSQL); a retried check replaces them, and those
+        # of a batch that ends otherwise are removed with the others (services.expire_staged).
+        session.commit()
 
     def store(session: Session) -> None:
         batch = session.get(Batch, batch_id, with_for_update=True)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 from flask_babel import lazy_gettext as _l
 
@@ -62,8 +64,9 @@ class RowError:
     message: str
 
 
-@dataclass(frozen=True)
-class BillRow:
+class BillRow(NamedTuple):
+    """A valid row, its values normalised (a tuple: cheap to make 500,000 of, and COPY writes it as is)."""
+
     line: int
     bill_no: str
     account_reference: str
@@ -94,6 +97,65 @@ def map_header(header: tuple[str, ...]) -> tuple[dict[str, int], list[str]]:
 
 def _clean(text: str) -> str:
     return unicodedata.normalize("NFKC", text or "").strip().removeprefix("\ufeff")
+
+
+_PLAIN_AMOUNT = re.compile(r"([0-9]{1,12})(?:\.([0-9]{1,2}))?")  # 12 digits of yuan stay under MAX_AMOUNT_FEN
+_PLAIN_DATE = re.compile(r"([0-9]{4})[-/]([0-9]{1,2})[-/]([0-9]{1,2})")
+
+
+def row_checker(
+    positions: dict[str, int], header: tuple[str, ...]
+) -> Callable[[int, tuple[str, ...]], BillRow | list[RowError]]:
+    """check_row for one file's columns, quicker for the plain rows most files hold: ASCII amounts
+    such as 46.80, ISO dates, cells within their lengths. Anything else, and every row with a problem,
+    goes through check_row itself, so what a row becomes and every message stay those of check_row."""
+    indexes = [positions.get(column.key) for column in COLUMNS]
+    width = max(index for index in indexes if index is not None) + 1
+    # A column the header lacks reads the "" appended to each row (index -1).
+    i_bill, i_account, i_payer, i_amount, i_late, i_due, i_period, i_description = (
+        -1 if index is None else index for index in indexes
+    )
+    bill_pattern, account_pattern = _BILL_NO.fullmatch, _ACCOUNT.fullmatch
+    amount_pattern, date_pattern = _PLAIN_AMOUNT.fullmatch, _PLAIN_DATE.fullmatch
+
+    def check(line: int, cells: tuple[str, ...]):
+        if len(cells) < width:  # a short row: check_row says which cells are missing
+            return check_row(line, cells, positions, header)
+        padded = (*cells, "")
+        bill_no = padded[i_bill].strip()
+        account = padded[i_account].strip()
+        payer = padded[i_payer].strip()
+        amount = amount_pattern(padded[i_amount].strip())
+        late_text = padded[i_late].strip()
+        late = amount_pattern(late_text) if late_text else None
+        due_text = padded[i_due].strip()
+        due = date_pattern(due_text) if due_text else None
+        period = padded[i_period].strip()
+        description = padded[i_description].strip()
+        if (
+            not bill_pattern(bill_no)
+            or not account.isascii()
+            or not account_pattern(account := account.upper())
+            or not payer
+            or len(payer) > 50
+            or amount is None
+            or (late_text and late is None)
+            or (due_text and due is None)
+            or len(period) > 20
+            or len(description) > 200
+        ):
+            return check_row(line, cells, positions, header)
+        amount_fen = int(amount[1]) * 100 + int((amount[2] or "0").ljust(2, "0"))
+        late_fee_fen = int(late[1]) * 100 + int((late[2] or "0").ljust(2, "0")) if late else 0
+        if amount_fen <= 0:
+            return check_row(line, cells, positions, header)
+        try:
+            due_date = date(int(due[1]), int(due[2]), int(due[3])) if due else None
+        except ValueError:
+            return check_row(line, cells, positions, header)
+        return BillRow(line, bill_no, account, payer, amount_fen, late_fee_fen, due_date, period, description)
+
+    return check
 
 
 def check_row(line: int, cells: tuple[str, ...], positions: dict[str, int], header: tuple[str, ...]):
