@@ -437,7 +437,7 @@ def commit(session: Session, user: User, agency: Agency, upload_id: str) -> Batc
     return commit_now(session, batch)
 
 
-def commit_now(session: Session, batch: Batch, progress: Progress | None = None) -> Batch:
+def commit_now(session: Session, batch: Batch) -> Batch:
     """Apply every row, checked again now against the stored bills (bills may have been paid since the
     preview), or none: what was applied is rolled back with the transaction when a row fails. The rows
     the preview kept are applied in SQL; without them (SQLite, or kept too long) the file is read again."""
@@ -445,15 +445,13 @@ def commit_now(session: Session, batch: Batch, progress: Progress | None = None)
     agency = session.get(Agency, batch.agency_id)
     if stages(session) and session.scalar(select(exists().where(BatchRow.batch_id == batch.id))):
         new, changed, unchanged = _apply_staged(session, agency, batch, now)
-        if progress is not None:
-            progress(new + changed + unchanged)
     else:
 
         def apply(new: list[BillRow], changed: list[tuple[int, BillRow]]) -> None:
             _apply(session, agency, batch, new, changed, now)
 
         read, positions = open_file(batch.content)
-        checked = check_rows(session, agency, read, positions, apply=apply, progress=progress)
+        checked = check_rows(session, agency, read, positions, apply=apply)
         if checked.invalid:
             raise _changed_since_preview()
         new, changed, unchanged = checked.new, checked.changed, checked.unchanged

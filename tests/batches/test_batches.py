@@ -6,7 +6,7 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from portal.batches import services
-from portal.batches.models import Batch, BatchStatus
+from portal.batches.models import Batch, BatchRow, BatchStatus
 from portal.bills.models import Bill, StoredBillStatus
 from tests.conftest import csrf_token_from, login, logout
 from tests.factories import AgencyFactory, BillFactory, ClerkFactory
@@ -270,6 +270,7 @@ def test_a_large_file_is_checked_and_loaded_by_the_worker_with_progress(app, cli
     assert run_worker(app) == 1
     state = client.get(f"{location}/status.json").get_json()
     assert state == {**state, "status": "previewed", "running": False, "progress_rows": 2}
+    assert db.scalar(select(func.count()).select_from(BatchRow)) == (2 if services.stages(db) else 0)
 
     response = commit(client, location)
     assert "being loaded" in client.get(response.location).get_data(as_text=True)
@@ -277,6 +278,7 @@ def test_a_large_file_is_checked_and_loaded_by_the_worker_with_progress(app, cli
     run_worker(app)
     assert set(bills(db, agency)) == {"B-1", "B-2"}
     assert client.get(f"{location}/status.json").get_json()["status"] == "committed"
+    assert db.scalar(select(func.count()).select_from(BatchRow)) == 0
 
 
 def test_a_large_file_that_fails_its_check_in_the_worker_says_why(app, client, db, agency, clerk):
