@@ -93,9 +93,7 @@ def _read_csv(content: bytes, encoding: str) -> ReadFile:
     header = next(lines, None)
     if not header:
         raise ValidationFailed(_("The file has no header row."), field="file")
-    rows = (
-        (number, tuple(cells)) for number, cells in enumerate(lines, start=2) if any(c.strip() for c in cells)
-    )
+    rows = ((number, tuple(cells)) for number, cells in enumerate(lines, start=2) if "".join(cells).strip())
     return ReadFile("csv", encoding, tuple(header), rows)
 
 

@@ -101,6 +101,7 @@ def _clean(text: str) -> str:
 
 _PLAIN_AMOUNT = re.compile(r"([0-9]{1,12})(?:\.([0-9]{1,2}))?")  # 12 digits of yuan stay under MAX_AMOUNT_FEN
 _PLAIN_DATE = re.compile(r"([0-9]{4})[-/]([0-9]{1,2})[-/]([0-9]{1,2})")
+MEMO = 10_000
 
 
 def row_checker(
@@ -116,7 +117,26 @@ def row_checker(
         -1 if index is None else index for index in indexes
     )
     bill_pattern, account_pattern = _BILL_NO.fullmatch, _ACCOUNT.fullmatch
-    amount_pattern, date_pattern = _PLAIN_AMOUNT.fullmatch, _PLAIN_DATE.fullmatch
+    # Amounts and dates repeat down a file: each text is parsed once (up to MEMO texts of each).
+    amounts: dict[str, int | None] = {"": None}
+    dates: dict[str, date | None] = {"": None}
+
+    def plain_fen(text: str) -> int | None:
+        match = _PLAIN_AMOUNT.fullmatch(text.strip())
+        fen = int(match[1]) * 100 + int((match[2] or "0").ljust(2, "0")) if match else None
+        if len(amounts) < MEMO:
+            amounts[text] = fen
+        return fen
+
+    def plain_date(text: str) -> date | None:
+        match = _PLAIN_DATE.fullmatch(text.strip())
+        try:
+            day = date(int(match[1]), int(match[2]), int(match[3])) if match else None
+        except ValueError:
+            day = None
+        if len(dates) < MEMO:
+            dates[text] = day
+        return day
 
     def check(line: int, cells: tuple[str, ...]):
         if len(cells) < width:  # a short row: check_row says which cells are missing
@@ -125,11 +145,14 @@ def row_checker(
         bill_no = padded[i_bill].strip()
         account = padded[i_account].strip()
         payer = padded[i_payer].strip()
-        amount = amount_pattern(padded[i_amount].strip())
-        late_text = padded[i_late].strip()
-        late = amount_pattern(late_text) if late_text else None
-        due_text = padded[i_due].strip()
-        due = date_pattern(due_text) if due_text else None
+        text = padded[i_amount]
+        amount_fen = amounts[text] if text in amounts else plain_fen(text)
+        text = padded[i_late]
+        late_fee_fen = amounts[text] if text in amounts else plain_fen(text)
+        late_missing = late_fee_fen is None and text.strip()
+        text = padded[i_due]
+        due_date = dates[text] if text in dates else plain_date(text)
+        due_missing = due_date is None and text.strip()
         period = padded[i_period].strip()
         description = padded[i_description].strip()
         if (
@@ -138,22 +161,16 @@ def row_checker(
             or not account_pattern(account := account.upper())
             or not payer
             or len(payer) > 50
-            or amount is None
-            or (late_text and late is None)
-            or (due_text and due is None)
+            or not amount_fen  # None (not plain) or 0
+            or late_missing
+            or due_missing
             or len(period) > 20
             or len(description) > 200
         ):
             return check_row(line, cells, positions, header)
-        amount_fen = int(amount[1]) * 100 + int((amount[2] or "0").ljust(2, "0"))
-        late_fee_fen = int(late[1]) * 100 + int((late[2] or "0").ljust(2, "0")) if late else 0
-        if amount_fen <= 0:
-            return check_row(line, cells, positions, header)
-        try:
-            due_date = date(int(due[1]), int(due[2]), int(due[3])) if due else None
-        except ValueError:
-            return check_row(line, cells, positions, header)
-        return BillRow(line, bill_no, account, payer, amount_fen, late_fee_fen, due_date, period, description)
+        return BillRow(
+            line, bill_no, account, payer, amount_fen, late_fee_fen or 0, due_date, period, description
+        )
 
     return check
 

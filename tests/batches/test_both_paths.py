@@ -3,6 +3,7 @@ and any commit without kept rows), and on PostgreSQL the checked rows kept by CO
 compared and applied in SQL. Each test runs both ways on the database under test (``--db``); on SQLite
 both are the chunked way, and the expected figures below are the same for both databases."""
 
+import itertools
 from datetime import date, timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from sqlalchemy import func, select
 
 from portal.batches import services
 from portal.batches.models import Batch, BatchRow, BatchStatus
+from portal.batches.rows import check_row, map_header, row_checker
 from portal.bills.models import Bill, StoredBillStatus
 from tests.batches.test_batches import HEADER, bills, commit, upload
 from tests.conftest import login
@@ -250,3 +252,43 @@ def test_kept_rows_of_old_previews_expire_and_the_batch_still_loads_from_its_fil
     with app.test_request_context():
         services.commit(db, ClerkFactory(agency=agency), agency, old.upload_id)
     assert {"N-1", "N-2", "N-4"} <= set(bills(db, agency)) and bills(db, agency)["C-1"].amount_fen == 1_200
+
+
+def test_the_quick_row_check_gives_what_the_full_one_gives(app):
+    header = tuple(HEADER.strip().split(","))
+    positions, _ = map_header(header)
+    quick = row_checker(positions, header)
+    amounts = [
+        "46.80",
+        "0",
+        "0.5",
+        "00.01",
+        "5.",
+        "1,234.50",
+        "１２３.００",
+        "¥88",
+        " 5 ",
+        "1e3",
+        "12.345",
+        "-1",
+    ]
+    amounts += ["999999999999.99", "9999999999999", "0000000000001", ""]
+    dates = [
+        "2026-12-15",
+        "2026/1/5",
+        "2026-02-30",
+        "20261215",
+        "2026年12月15日",
+        "2026.12.15",
+        "２０２６-12-15",
+        "",
+    ]
+    accounts = ["3100200300", "abc123x", "３１００２００３００", "31-00"]
+    with app.test_request_context():
+        for amount, late, due, account in itertools.product(amounts, amounts, dates, accounts):
+            for cells in (
+                ("B-1", account, "张三", amount, late, due, "2026-11", "x"),
+                ("B-1", account, "张三", amount),  # a short row
+                ("B 1", account, "", amount, late, due, "p" * 21, "x", "extra"),
+            ):
+                assert quick(2, cells) == check_row(2, cells, positions, header), cells
