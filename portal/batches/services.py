@@ -188,6 +188,8 @@ def check_rows(
         raise ValidationFailed(_("The file has a header but no bills."), field="file")
     if staging:
         _compare_staged(session, agency, stage_for, len(seen), checked, bill_column)
+        if checked.invalid:  # such a batch cannot be committed: nothing to keep
+            session.execute(delete(BatchRow).where(BatchRow.batch_id == stage_for.id))
     checked.finish()
     checked.rows = count
     return checked
