@@ -85,6 +85,7 @@ def test_an_excel_workbook_is_read_from_its_first_sheet(client, db, agency, cler
         (b"", "bills.csv", "empty"),
         ("账单号,金额\n".encode() + b"\xff\xfe\xfa\n", "bills.csv", "could not be read"),
         ("账单号,户号\nB-1,3100200300\n".encode(), "bills.csv", "is missing"),
+        ((HEADER + ROWS * 100 + "B-9,3100200309,王五,1,,,,x\x00y\n").encode(), "bills.csv", "not a CSV"),
     ],
 )
 def test_hostile_or_broken_files_are_refused_with_a_message(
