@@ -23,11 +23,19 @@ def check_job(database: Database, payload: dict) -> Callable[[Session], None]:
         try:
             read, positions = services.open_file(batch.content)
             checked = services.check_rows(
-                session, batch.agency, read, positions, progress=_progress(database, batch_id)
+                session,
+                batch.agency,
+                read,
+                positions,
+                progress=_progress(database, batch_id),
+                stage_for=batch,
             )
         except PortalError as error:
             message = error.message  # the name `error` is gone once the except block ends
             return lambda s: _failed(s, batch_id, message)
+        # The checked rows the commit will apply (PostgreSQL); a retried check replaces them, and those
+        # of a batch that ends otherwise are removed with the others (services.expire_staged).
+        session.commit()
 
     def store(session: Session) -> None:
         batch = session.get(Batch, batch_id, with_for_update=True)
@@ -40,15 +48,16 @@ def check_job(database: Database, payload: dict) -> Callable[[Session], None]:
 
 def commit_job(database: Database, payload: dict) -> Callable[[Session], None]:
     batch_id = payload["batch"]
-    # Progress goes through other connections while the load holds its transaction open; SQLite has one
-    # writer at a time, so there the page shows the load as running until it is done.
-    progress = _progress(database, batch_id) if database.engine.dialect.name != "sqlite" else None
+    # No progress while loading: the load holds the batch's row lock until it commits, so a report through
+    # another connection (as the check's) would wait for the load, and the load for it, forever. On
+    # PostgreSQL the load is a few statements over the rows its check kept; the page shows it running
+    # until it is done (as on SQLite, where a load holds the only write lock).
     try:
         with database.write_transaction() as session:
             batch = session.get(Batch, batch_id, with_for_update=True)
             if batch is None or batch.status is not BatchStatus.LOADING:
                 return _nothing
-            services.commit_now(session, batch, progress=progress)
+            services.commit_now(session, batch)
     except PortalError as error:  # rolled back: no bill changed; the batch goes back to its preview
         message = error.message
         return lambda s: _back_to_preview(s, batch_id, message)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text
@@ -66,3 +66,23 @@ class Batch(Base):
     withdrawn_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     agency: Mapped[Agency] = relationship()
+
+
+class BatchRow(Base):
+    """A valid row of a previewed batch, as the preview read it (PostgreSQL only, filled by COPY): the
+    commit compares these with the stored bills again and applies them in SQL. Removed when the batch is
+    committed, withdrawn or left uncommitted too long; a batch without them is read from its file again.
+    No foreign key to the batch: a check per row would slow the COPY."""
+
+    __tablename__ = "bill_batch_rows"
+
+    batch_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    line: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)  # in the file
+    bill_no: Mapped[str] = mapped_column(String(40))
+    account_reference: Mapped[str] = mapped_column(String(40))
+    payer_name: Mapped[str] = mapped_column(String(50))
+    amount_fen: Mapped[int]
+    late_fee_fen: Mapped[int]
+    due_date: Mapped[date | None]
+    period: Mapped[str] = mapped_column(String(20))
+    description: Mapped[str] = mapped_column(String(200))

@@ -44,10 +44,11 @@ def read_upload(content: bytes, *, max_uncompressed: int) -> ReadFile:
 
 
 def _looks_binary(content: bytes) -> bool:
-    head = content[:4096]
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    """NUL bytes anywhere (a quick scan, no copy): no text file holds them, and PostgreSQL can store
+    none, so a cell with one would fail the batch later with no clear message."""
+    if content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return False  # UTF-16 text is full of NUL bytes
-    return b"\x00" in head
+    return b"\x00" in content
 
 
 def detect_encoding(content: bytes) -> str:
@@ -93,9 +94,7 @@ def _read_csv(content: bytes, encoding: str) -> ReadFile:
     header = next(lines, None)
     if not header:
         raise ValidationFailed(_("The file has no header row."), field="file")
-    rows = (
-        (number, tuple(cells)) for number, cells in enumerate(lines, start=2) if any(c.strip() for c in cells)
-    )
+    rows = ((number, tuple(cells)) for number, cells in enumerate(lines, start=2) if "".join(cells).strip())
     return ReadFile("csv", encoding, tuple(header), rows)
 
 

@@ -5,23 +5,38 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import heapq
 import io
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import String, any_, bindparam, select, update
+from sqlalchemy import (
+    String,
+    and_,
+    any_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from portal.accounts.models import User
 from portal.agencies.models import Agency
 from portal.audit.services import record
-from portal.batches.models import Batch, BatchStatus
+from portal.batches.models import Batch, BatchRow, BatchStatus
 from portal.batches.reading import ReadFile, read_upload
-from portal.batches.rows import BillRow, RowError, check_row, map_header
+from portal.batches.rows import BillRow, RowError, map_header, row_checker
 from portal.bills.models import Bill, StoredBillStatus
 from portal.db import utcnow
 from portal.errors import NotFound, ValidationFailed
@@ -46,6 +61,7 @@ COMPARED = (
 
 
 SHOWN_ERRORS = 50
+STAGED_FOR = timedelta(days=7)  # a previewed batch's checked rows are kept this long for its commit
 
 
 @dataclass
@@ -63,8 +79,10 @@ class Checked:
     samples: list[dict] = field(default_factory=list)  # the first new bills, to show how the file was read
     report: io.StringIO = field(default_factory=io.StringIO)
     _last_invalid_line: int = 0
+    _refused: list[RowError] = field(default_factory=list)  # changes to paid bills, in line order
 
     def add_errors(self, errors: list[RowError]) -> None:
+        """A row's own errors, found as the file is read (so in line order)."""
         writer = csv.writer(self.report)
         for error in errors:
             if error.line != self._last_invalid_line:
@@ -73,6 +91,28 @@ class Checked:
             if len(self.shown_errors) < SHOWN_ERRORS:
                 self.shown_errors.append(error)
             writer.writerow([error.line, error.column, error.message])
+
+    def refuse(self, error: RowError) -> None:
+        """A valid row that would change a paid bill or one being paid (found when compared with the
+        stored bills, in line order); its line has no other error."""
+        self.invalid += 1
+        self._refused.append(error)
+
+    def finish(self) -> None:
+        """Every error in line order, whichever way the rows were compared with the stored bills."""
+        if not self._refused:
+            return
+        read = (
+            (int(line), column, message)
+            for line, column, message in csv.reader(io.StringIO(self.report.getvalue()))
+        )
+        refused = ((error.line, error.column, error.message) for error in self._refused)
+        self.report, self.shown_errors, self._refused = io.StringIO(), [], []
+        writer = csv.writer(self.report)
+        for line, column, message in heapq.merge(read, refused, key=lambda error: error[0]):
+            if len(self.shown_errors) < SHOWN_ERRORS:
+                self.shown_errors.append(RowError(line, column, message))
+            writer.writerow([line, column, message])
 
 
 # Called with each chunk's new rows and (bill id, row) changes, when a commit applies them.
@@ -101,14 +141,23 @@ def check_rows(
     positions: dict[str, int],
     apply: Apply | None = None,
     progress: Progress | None = None,
+    stage_for: Batch | None = None,
 ) -> Checked:
-    """Check every row a chunk at a time against the agency's bills (and apply each chunk, when
-    committing): memory stays bounded by the chunk, whatever the file's length."""
+    """Check every row a chunk at a time; memory stays bounded by the chunk, whatever the file's length.
+
+    On PostgreSQL, given ``stage_for`` (a preview), the valid rows are written to bill_batch_rows by
+    COPY and compared with the agency's bills in one statement at the end; the commit then applies
+    them in SQL. Otherwise each chunk is compared with the agency's bills as it is read (and applied,
+    when committing). Either way the counts, errors, changes and samples are the same."""
     limit = current_app.config["BATCH_MAX_ROWS"]
     checked = Checked()
     seen: dict[str, int] = {}
     count = 0
     bill_column = read.header[positions["bill_no"]]
+    check = row_checker(positions, read.header)
+    staging = stage_for is not None and apply is None and stages(session)
+    if staging:
+        session.execute(delete(BatchRow).where(BatchRow.batch_id == stage_for.id))  # a retried check
     for chunk in _chunks(read.rows):
         count += len(chunk)
         if count > limit:
@@ -117,7 +166,7 @@ def check_rows(
             )
         rows = []
         for line, cells in chunk:
-            result = check_row(line, cells, positions, read.header)
+            result = check(line, cells)
             if isinstance(result, list):
                 checked.add_errors(result)
             elif result.bill_no in seen:
@@ -127,15 +176,28 @@ def check_rows(
             else:
                 seen[result.bill_no] = line
                 rows.append(result)
-        new, changed = _compare(session, agency, rows, checked, bill_column)
-        if apply is not None and not checked.invalid:
-            apply(new, changed)
+        if staging:
+            _stage(session, stage_for, rows)
+        else:
+            new, changed = _compare(session, agency, rows, checked, bill_column)
+            if apply is not None and not checked.invalid:
+                apply(new, changed)
         if progress is not None:
             progress(count)
     if count == 0:
         raise ValidationFailed(_("The file has a header but no bills."), field="file")
+    if staging:
+        _compare_staged(session, agency, stage_for, len(seen), checked, bill_column)
+        if checked.invalid:  # such a batch cannot be committed: nothing to keep
+            session.execute(delete(BatchRow).where(BatchRow.batch_id == stage_for.id))
+    checked.finish()
     checked.rows = count
     return checked
+
+
+def stages(session: Session) -> bool:
+    """Whether previews keep their checked rows for the commit (PostgreSQL, whose COPY fills them)."""
+    return session.get_bind().dialect.name == "postgresql"
 
 
 def _chunks(rows: Iterator) -> Iterator[list]:
@@ -186,30 +248,108 @@ def _compare(session: Session, agency: Agency, rows: list[BillRow], checked: Che
         bill = stored.get(row.bill_no)
         if bill is None:
             new.append(row)
-            if len(checked.samples) < SHOWN_SAMPLES:
-                checked.samples.append({k: str(v) if v is not None else "" for k, v in vars(row).items()})
+            _sample(checked, row)
             continue
-        differences = {name: (getattr(bill, name), getattr(row, name)) for name in COMPARED}
-        differences = {name: pair for name, pair in differences.items() if pair[0] != pair[1]}
-        if not differences:
-            checked.unchanged += 1
-        elif bill.status is not StoredBillStatus.UNPAID or row.bill_no in being_paid:
-            message = _(
-                "Bill %(bill)s is already paid or being paid; it cannot be changed.", bill=row.bill_no
-            )
-            checked.add_errors([RowError(row.line, column, message)])
-        else:
+        stored_values = tuple(getattr(bill, name) for name in COMPARED)
+        being_changed = bill.status is not StoredBillStatus.UNPAID or row.bill_no in being_paid
+        if _judge(checked, row, stored_values, being_changed, column):
             changed.append((bill.id, row))
-            if len(checked.changes) < SHOWN_CHANGES:
-                checked.changes.append(
-                    {
-                        "bill_no": row.bill_no,
-                        "changes": {k: [str(a), str(b)] for k, (a, b) in differences.items()},
-                    }
-                )
     checked.new += len(new)
-    checked.changed += len(changed)
     return new, changed
+
+
+def _sample(checked: Checked, row: BillRow) -> None:
+    if len(checked.samples) < SHOWN_SAMPLES:
+        checked.samples.append({k: str(v) if v is not None else "" for k, v in row._asdict().items()})
+
+
+def _judge(checked: Checked, row: BillRow, stored: tuple, locked: bool, column: str) -> bool:
+    """Counts a row whose bill is stored (its COMPARED values ``stored``) as unchanged, refused
+    (``locked``: paid or being paid) or changed; True when it changes the bill."""
+    differences = {
+        name: (before, getattr(row, name))
+        for name, before in zip(COMPARED, stored, strict=True)
+        if before != getattr(row, name)
+    }
+    if not differences:
+        checked.unchanged += 1
+        return False
+    if locked:
+        message = _("Bill %(bill)s is already paid or being paid; it cannot be changed.", bill=row.bill_no)
+        checked.refuse(RowError(row.line, column, message))
+        return False
+    checked.changed += 1
+    if len(checked.changes) < SHOWN_CHANGES:
+        checked.changes.append(
+            {"bill_no": row.bill_no, "changes": {k: [str(a), str(b)] for k, (a, b) in differences.items()}}
+        )
+    return True
+
+
+STAGED_COLUMNS = ("batch_id", *BillRow._fields)
+STAGE_COPY = f"COPY bill_batch_rows ({', '.join(STAGED_COLUMNS)}) FROM STDIN (FORMAT binary)"
+STAGED_TYPES = ("int8", "int8", "text", "text", "text", "int8", "int8", "date", "text", "text")
+
+
+def _stage(session: Session, batch: Batch, rows: list[BillRow]) -> None:
+    """Append a chunk's valid rows to bill_batch_rows with COPY (binary: nothing to quote or parse),
+    inside the session's transaction."""
+    if not rows:
+        return
+    batch_id = batch.id
+    driver = session.connection().connection.driver_connection  # psycopg's, in this transaction
+    with driver.cursor() as cursor, cursor.copy(STAGE_COPY) as copy:
+        copy.set_types(STAGED_TYPES)
+        for row in rows:
+            copy.write_row((batch_id, *row))
+
+
+def _stored_for(staged, agency: Agency):
+    return and_(Bill.agency_id == agency.id, Bill.bill_no == staged.bill_no)
+
+
+def _being_paid(agency: Agency):
+    return exists().where(
+        PaymentItem.agency_id == agency.id,
+        PaymentItem.bill_id == Bill.bill_no,
+        PaymentItem.state == ItemState.AWAITING,
+    )
+
+
+def _compare_staged(
+    session: Session, agency: Agency, batch: Batch, staged: int, checked: Checked, column: str
+) -> None:
+    """The staged rows against the stored bills in one statement: only rows whose bill is stored come
+    back (in line order), to be judged as the chunked compare does; the rest are new."""
+    rows = session.execute(
+        select(
+            *(getattr(BatchRow, name) for name in BillRow._fields),
+            *(getattr(Bill, name) for name in COMPARED),
+            Bill.status,
+            _being_paid(agency),
+        )
+        .join(Bill, _stored_for(BatchRow, agency))
+        .where(BatchRow.batch_id == batch.id)
+        .order_by(BatchRow.line)
+        .execution_options(yield_per=CHUNK)
+    )
+    width, compared = len(BillRow._fields), len(COMPARED)
+    matched = 0
+    for values in rows:
+        matched += 1
+        row = BillRow(*values[:width])
+        status, being_paid = values[width + compared], values[width + compared + 1]
+        locked = status is not StoredBillStatus.UNPAID or being_paid
+        _judge(checked, row, tuple(values[width : width + compared]), locked, column)
+    checked.new = staged - matched
+    new_rows = session.execute(
+        select(*(getattr(BatchRow, name) for name in BillRow._fields))
+        .where(BatchRow.batch_id == batch.id, ~exists().where(_stored_for(BatchRow, agency)))
+        .order_by(BatchRow.line)
+        .limit(SHOWN_SAMPLES)
+    )
+    for values in new_rows:
+        _sample(checked, BillRow(*values))
 
 
 def upload(session: Session, user: User, agency: Agency, file_name: str, content: bytes) -> Batch:
@@ -230,12 +370,17 @@ def upload(session: Session, user: User, agency: Agency, file_name: str, content
         status=BatchStatus.CHECKING if background else BatchStatus.PREVIEWED,
         rows_estimate=content.count(b"\n") if read.kind == "csv" else None,
     )
-    if not background:
-        store_check(batch, check_rows(session, agency, read, positions))
-    session.add(batch)
-    session.flush()  # the background job names the batch by id
+    if stages(session):
+        expire_staged(session)
     if background:
+        session.add(batch)
+        session.flush()  # the background job names the batch by id
         outbox.enqueue(session, CHECK_TOPIC, f"batch-check:{batch.id}", {"batch": batch.id})
+    else:
+        with session.begin_nested():  # a file refused while being checked leaves no batch or rows
+            session.add(batch)
+            session.flush()  # its checked rows name the batch by id
+            store_check(batch, check_rows(session, agency, read, positions, stage_for=batch))
     record(session, f"user:{user.id}", "batch.uploaded", f"batch:{batch.upload_id}", file=batch.file_name)
     return batch
 
@@ -292,21 +437,26 @@ def commit(session: Session, user: User, agency: Agency, upload_id: str) -> Batc
     return commit_now(session, batch)
 
 
-def commit_now(session: Session, batch: Batch, progress: Progress | None = None) -> Batch:
-    """Apply every row, checked again now (bills may have been paid since the preview), or none: what
-    was applied is rolled back with the transaction when a row fails."""
+def commit_now(session: Session, batch: Batch) -> Batch:
+    """Apply every row, checked again now against the stored bills (bills may have been paid since the
+    preview), or none: what was applied is rolled back with the transaction when a row fails. The rows
+    the preview kept are applied in SQL; without them (SQLite, or kept too long) the file is read again."""
     now = utcnow()
     agency = session.get(Agency, batch.agency_id)
+    if stages(session) and session.scalar(select(exists().where(BatchRow.batch_id == batch.id))):
+        new, changed, unchanged = _apply_staged(session, agency, batch, now)
+    else:
 
-    def apply(new: list[BillRow], changed: list[tuple[int, BillRow]]) -> None:
-        _apply(session, agency, batch, new, changed, now)
+        def apply(new: list[BillRow], changed: list[tuple[int, BillRow]]) -> None:
+            _apply(session, agency, batch, new, changed, now)
 
-    read, positions = open_file(batch.content)
-    checked = check_rows(session, agency, read, positions, apply=apply, progress=progress)
-    if checked.invalid:
-        raise ValidationFailed(_("Bills changed since the preview: upload the file again to see why."))
+        read, positions = open_file(batch.content)
+        checked = check_rows(session, agency, read, positions, apply=apply)
+        if checked.invalid:
+            raise _changed_since_preview()
+        new, changed, unchanged = checked.new, checked.changed, checked.unchanged
     batch.status, batch.committed_at = BatchStatus.COMMITTED, now
-    batch.rows_new, batch.rows_changed, batch.rows_unchanged = checked.new, checked.changed, checked.unchanged
+    batch.rows_new, batch.rows_changed, batch.rows_unchanged = new, changed, unchanged
     batch.content = None  # the bills hold it now; the hash still spots a re-upload
     record(
         session,
@@ -319,7 +469,74 @@ def commit_now(session: Session, batch: Batch, progress: Progress | None = None)
     return batch
 
 
+def _changed_since_preview() -> ValidationFailed:
+    return ValidationFailed(_("Bills changed since the preview: upload the file again to see why."))
+
+
+def _apply_staged(session: Session, agency: Agency, batch: Batch, now) -> tuple[int, int, int]:
+    """The preview's rows against the stored bills again, then applied in three statements: changed
+    bills updated, new ones inserted, the rows removed. (new, changed, unchanged); refused whole, with
+    nothing applied, when a bill to change has been paid or is being paid since the preview."""
+    bills = Bill.__table__
+    stored = _stored_for(BatchRow, agency)
+    differs = or_(*(getattr(Bill, name).is_distinct_from(getattr(BatchRow, name)) for name in COMPARED))
+    locked = or_(Bill.status != StoredBillStatus.UNPAID, _being_paid(agency))
+    new, changed, unchanged, refused = session.execute(
+        select(
+            func.count().filter(Bill.id.is_(None)),
+            func.count().filter(Bill.id.is_not(None), differs),
+            func.count().filter(Bill.id.is_not(None), ~differs),
+            func.count().filter(Bill.id.is_not(None), differs, locked),
+        )
+        .select_from(BatchRow)
+        .outerjoin(Bill, stored)
+        .where(BatchRow.batch_id == batch.id)
+    ).one()
+    if refused:
+        raise _changed_since_preview()
+    if changed:
+        updated = session.execute(
+            update(bills)
+            .where(BatchRow.batch_id == batch.id, stored, differs, ~locked)
+            .values({name: getattr(BatchRow, name) for name in COMPARED} | {"batch_id": batch.id})
+        ).rowcount
+        if updated != changed:  # paid or changed by someone else between the two statements
+            raise _changed_since_preview()
+    if new:
+        inserted = _insert_staged(session, agency, batch, now)
+        if inserted != new:  # another batch loaded some of these numbers meanwhile
+            raise _changed_since_preview()
+    session.execute(delete(BatchRow).where(BatchRow.batch_id == batch.id))
+    return new, changed, unchanged
+
+
+def _insert_staged(session: Session, agency: Agency, batch: Batch, now) -> int:
+    bills = Bill.__table__
+    columns = ("agency_id", "bill_no", *COMPARED, "status", "created_at", "batch_id")
+    query = (
+        select(
+            literal(agency.id, bills.c.agency_id.type),
+            BatchRow.bill_no,
+            *(getattr(BatchRow, name) for name in COMPARED),
+            literal(StoredBillStatus.UNPAID, bills.c.status.type),
+            literal(now, bills.c.created_at.type),
+            literal(batch.id, bills.c.batch_id.type),
+        )
+        .where(BatchRow.batch_id == batch.id, ~exists().where(_stored_for(BatchRow, agency)))
+        .order_by(BatchRow.line)
+    )
+    # SQLAlchemy reads an INSERT's row count only when asked to keep it.
+    statement = insert(bills).from_select(columns, query).execution_options(preserve_rowcount=True)
+    return session.execute(statement).rowcount
+
+
 def _apply(session, agency, batch, new: list[BillRow], changed: list[tuple[int, BillRow]], now) -> None:
+    for bill_id, row in changed:
+        session.execute(
+            update(Bill)
+            .where(Bill.id == bill_id, Bill.status == StoredBillStatus.UNPAID)
+            .values(**_values(row), batch_id=batch.id)
+        )
     for start in range(0, len(new), CHUNK):
         session.execute(
             Bill.__table__.insert(),
@@ -334,12 +551,6 @@ def _apply(session, agency, batch, new: list[BillRow], changed: list[tuple[int, 
                 }
                 for row in new[start : start + CHUNK]
             ],
-        )
-    for bill_id, row in changed:
-        session.execute(
-            update(Bill)
-            .where(Bill.id == bill_id, Bill.status == StoredBillStatus.UNPAID)
-            .values(**_values(row), batch_id=batch.id)
         )
 
 
@@ -363,6 +574,7 @@ def withdraw(session: Session, user: User, agency: Agency, upload_id: str) -> tu
         ).all()
     )
     batch.status, batch.withdrawn_at, batch.withdrawn_by = BatchStatus.WITHDRAWN, utcnow(), user.id
+    session.execute(delete(BatchRow).where(BatchRow.batch_id == batch.id))  # none once committed
     record(
         session,
         f"user:{user.id}",
@@ -372,6 +584,21 @@ def withdraw(session: Session, user: User, agency: Agency, upload_id: str) -> tu
         kept=kept,
     )
     return cancelled, kept
+
+
+def expire_staged(session: Session) -> None:
+    """Remove the kept rows of batches that can no longer be committed, and of previews older than
+    STAGED_FOR (those are read from their file again if committed after all). Batches being committed
+    now hold their lock and are skipped."""
+    done = Batch.status.not_in((BatchStatus.CHECKING, BatchStatus.PREVIEWED, BatchStatus.LOADING))
+    old = and_(Batch.status == BatchStatus.PREVIEWED, Batch.created_at < utcnow() - STAGED_FOR)
+    ids = session.scalars(
+        select(Batch.id)
+        .where(Batch.id.in_(select(BatchRow.batch_id).distinct()), or_(done, old))
+        .with_for_update(skip_locked=True)
+    ).all()
+    if ids:
+        session.execute(delete(BatchRow).where(BatchRow.batch_id.in_(ids)))
 
 
 def history(session: Session, agency: Agency) -> list[Batch]:
