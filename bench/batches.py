@@ -5,8 +5,10 @@ COPY of the same bytes, and the peak memory of a 500,000-row file, in ONE run.
   portal/batches/rows.py; the services run as the web views call them, inside a test request context:
   the preview (``services.upload()``, formerly ``services.preview()``), then ``services.commit()``, then
   the session's commit. Timed from the start of the preview to the end of the commit: the clerk's whole
-  journey, every row checked twice. Files over BATCH_BACKGROUND_BYTES would go to the worker, which runs
-  the same check_rows / commit_now; the limit is raised here so both steps run in the request.
+  journey (on PostgreSQL the preview stages the checked rows and the commit applies them in SQL; on
+  SQLite every row is checked again at the commit). Files over BATCH_BACKGROUND_BYTES would go to the
+  worker, which runs the same check_rows / commit_now; the limit is raised here so both steps run in
+  the request.
 - the water company already holds EXISTING bills (as in bench/lookup.py), the table ANALYZEd.
 - anchor: ``COPY ... FROM STDIN WITH (FORMAT csv, HEADER true)`` of the same bytes over psycopg into a
   bare table of text columns, committed.
