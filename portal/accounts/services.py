@@ -234,6 +234,8 @@ def change_staff_role(session: Session, actor: User, user: User, role: Role, age
         raise ValidationFailed(_("Choose a staff role."), field="role")
     if user.id == actor.id and role is not user.role:
         raise ValidationFailed(_("You cannot change your own role."), field="role")
+    if role is not Role.CLERK and user.role is Role.CLERK and agency_code == user.agency.code:
+        agency_code = None  # a clerk leaving their agency's desk: the form still shows the old agency
     agency = _agency_for_role(session, role, agency_code)
     before = {"role": user.role.value, "agency": user.agency.code if user.agency else None}
     user.role, user.agency = role, agency

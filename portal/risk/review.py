@@ -19,6 +19,7 @@ from portal.money import plain_yuan
 from portal.reports.sql import safe_text
 from portal.risk.checks import history
 from portal.risk.findings import findings
+from portal.risk.labels import OPERATION_LABELS, STATUS_LABELS, label_of
 from portal.risk.models import FlagStatus, RiskFlag, RiskNote, UnfreezeRequest
 from portal.risk.rules import Move
 from portal.wallet.models import AccountKind, LedgerAccount
@@ -162,7 +163,10 @@ def suspicious_activity_report(session: Session, found: RiskFlag) -> list[list[s
         *_flag_rows(found),
         [],
         [_("Notes")],
-        *[[_beijing(note.created_at), f"user:{note.author_id}", note.text] for note in found.notes],
+        *[
+            [_beijing(note.created_at), note.author.email or f"user:{note.author_id}", note.text]
+            for note in found.notes
+        ],
         [],
         [_("Wallet moves (Beijing time)"), _("Kind"), _("Amount (yuan)"), _("After the flag")],
         *[
@@ -179,11 +183,23 @@ def _flag_rows(found: RiskFlag) -> list[list[str]]:
     return [
         [_("Suspicious activity report"), _("flag %(id)d", id=found.id)],
         [_("Resident"), f"user:{user.id}", mask_name(user.real_name), mask_phone(user.phone)],
-        [_("Rule"), rules, _("Operation"), found.operation, _("Amount (yuan)"), amount],
-        [_("Blocked"), _("yes") if found.blocked else _("no"), _("Status"), found.status.value],
+        [
+            _("Rule"),
+            rules,
+            _("Operation"),
+            label_of(OPERATION_LABELS, found.operation),
+            _("Amount (yuan)"),
+            amount,
+        ],
+        [
+            _("Blocked"),
+            _("yes") if found.blocked else _("no"),
+            _("Status"),
+            label_of(STATUS_LABELS, found.status),
+        ],
         [_("Raised (Beijing)"), _beijing(found.created_at)],
         *[
-            [_("What the rule saw"), hit.rule, _("blocks") if hit.blocks else _("flags"), hit.text]
+            [_("What the rule saw"), hit.rule, hit.label, _("blocks") if hit.blocks else _("flags"), hit.text]
             for hit in seen
         ],
     ]

@@ -161,6 +161,17 @@ def test_role_change_keeps_clerks_bound_to_one_agency_and_admins_their_own_role(
     assert finance.role is Role.FINANCE and admin.role is Role.ADMIN
 
 
+def test_a_clerk_moved_to_finance_leaves_the_agency_the_form_still_shows(client, db):
+    clerk = ClerkFactory()
+    login(client, AdminFactory().email)
+
+    moved = submit(client, f"/admin/staff/{clerk.id}", {"role": "finance", "agency": clerk.agency.code})
+
+    assert moved.status_code == 302
+    db.refresh(clerk)
+    assert clerk.role is Role.FINANCE and clerk.agency is None
+
+
 def test_staff_page_shows_two_factor_status_and_a_manage_link(client, db):
     pending = ClerkFactory(totp_secret=None, totp_enabled_at=None)
     login(client, AdminFactory().email)

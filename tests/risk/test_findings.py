@@ -175,6 +175,12 @@ def test_the_csv_words_the_rules_in_the_exporters_language(app, db, newcomer):
 
     chinese = rows(_admin(app, db, "zh_CN"), flag)
     assert chinese[2][:2] == ["规则", "single_amount; new_account_top_up"]
-    assert ["规则发现的情况", "new_account_top_up", "预警", "开户仅 2 天的账户充值 ¥6,000.00。"] in chinese
+    assert [
+        "规则发现的情况",
+        "new_account_top_up",
+        "新账户大额充值",
+        "预警",
+        "开户仅 2 天的账户充值 ¥6,000.00。",
+    ] in chinese
     english = rows(_admin(app, db, "en"), legacy)
-    assert ["What the rule saw", "single_amount", "flags", LEGACY] in english
+    assert ["What the rule saw", "single_amount", "Single large amount", "flags", LEGACY] in english
