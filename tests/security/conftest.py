@@ -21,6 +21,7 @@ from portal import create_app, migrate
 from portal.agencies.models import AgencyCategory
 from portal.batches import services as batches
 from portal.bills import services as bills
+from portal.clock import business_day
 from portal.db import get_session, utcnow
 from portal.payments import checkout
 from portal.payments import services as payments
@@ -142,8 +143,8 @@ def _build(app: Flask) -> dict[str, object]:
             campaigns.CampaignDraft(
                 "安全立减",
                 "Security saver",
-                day,
-                day,
+                business_day(utcnow()),  # a period that has not passed: proposals for past days are refused
+                business_day(utcnow()),
                 (),
                 (),
                 CampaignRule.FIXED_OFF,
@@ -179,6 +180,7 @@ def _build(app: Flask) -> dict[str, object]:
             "transfer": payment.transfer_reference,
             "owner": wallet_owner(resident),
             "day": day.isoformat(),
+            "today": business_day(utcnow()).isoformat(),
             "resident_id": resident.id,
             "logins": {
                 "res": resident.phone,

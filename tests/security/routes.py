@@ -200,8 +200,8 @@ ROUTES: dict[tuple[str, str], Route] = {
         {
             "name_zh": "测试立减",
             "name_en": "Test saver",
-            "first_day": "{day}",
-            "last_day": "{day}",
+            "first_day": "{today}",
+            "last_day": "{today}",
             "rule": "fixed_off",
             "amount_off": "1.00",
             "per_resident_uses": "1",
