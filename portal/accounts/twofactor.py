@@ -69,7 +69,11 @@ def confirm_enrolment(session: Session, user: User, code: str, now: datetime | N
     if user.two_factor_enrolled or not user.has_totp_secret:
         raise ValidationFailed(_("There is no two-factor set-up waiting. Start again."))
     now = now or utcnow()
-    _accept_code(user, code, now)
+    try:
+        _accept_code(user, code, now)
+    except ValidationFailed:
+        record(session, _who(user), "two_factor.failed", _who(user), method="setup", locked=False)
+        raise
     user.totp_enabled_at = now
     codes = _new_recovery_codes(session, user, now)
     record(session, _who(user), "two_factor.enrolled", _who(user), role=user.role.value)

@@ -64,6 +64,9 @@ ACTION_LABELS = {
     "wallet.frozen": _l("Wallet frozen"),
     "wallet.top_up": _l("Wallet topped up"),
     "wallet.unfreeze_requested": _l("Wallet unfreeze requested"),
+    "wallet.unfreeze_refused": _l("Own unfreeze request refused (a second admin must approve)"),
+    "wallet.card_linked": _l("Bank card linked"),
+    "identity.verified": _l("Identity verified"),
     "wallet.unfrozen": _l("Wallet unfrozen"),
     "wallet.withdrawal": _l("Withdrawal from the wallet"),
 }
@@ -166,7 +169,11 @@ VALUE_LABELS = {
         "disabled": _l("account disabled"),
     },
     "channel": {"phone": _l("mobile number"), "email": _l("e-mail"), "sms": _l("SMS")},
-    "method": {"code": _l("authenticator code"), "recovery_code": _l("recovery code")},
+    "method": {
+        "code": _l("authenticator code"),
+        "recovery_code": _l("recovery code"),
+        "setup": _l("first code at set-up"),
+    },
 }
 
 

@@ -104,6 +104,14 @@ def approve_unfreeze(session: Session, wallet, admin: User, request_id: int) -> 
     if request is None or request.approved_at is not None:
         raise NotFound(_("There is no such request waiting for approval."))
     if request.requested_by == admin.id:
+        # kept: maker-checker refusals are what an auditor looks for
+        record(
+            session,
+            f"user:{admin.id}",
+            "wallet.unfreeze_refused",
+            f"user:{request.user_id}",
+            request=request.id,
+        )
         raise ValidationFailed(_("A second admin must approve: you asked for this unfreeze yourself."))
     request.approved_by, request.approved_at = admin.id, utcnow()
     wallet.set_frozen(wallet_owner(request.user), False)

@@ -76,6 +76,8 @@ def test_staff_without_two_factor_must_enrol_before_reaching_any_page(app, clien
     refused = submit(client, "/account/two-factor/setup", {"code": wrong_code(secret(app, clerk))})
     assert refused.status_code == 200 and 'id="code-error"' in refused.get_data(as_text=True)
     assert not signed_in(client)
+    [failed] = events(db, "two_factor.failed", clerk)
+    assert '"method": "setup"' in failed.details_json
 
     shown = submit(client, "/account/two-factor/setup", {"code": pyotp.TOTP(secret(app, clerk)).now()})
 

@@ -9,6 +9,7 @@ import io
 import pytest
 from sqlalchemy import func, select
 
+from portal.audit.models import AuditEvent
 from portal.payments.models import Payment
 from portal.risk.models import FlagStatus, RiskFlag, UnfreezeRequest
 from portal.wallet.factory import wallet_service
@@ -180,6 +181,8 @@ def test_unfreezing_needs_a_second_admin(app, client, db, water, resident):
     assert own.status_code == 302
     with app.test_request_context():
         assert wallet_service(db).balance(wallet_owner(resident)).frozen
+    refused = db.scalar(select(AuditEvent).where(AuditEvent.action == "wallet.unfreeze_refused"))
+    assert refused is not None and refused.subject == f"user:{resident.id}"  # the refusal is on record
 
     _post(second_client, "/admin/risk/", f"/admin/risk/unfreeze/{request_id}/approve", {})
     with app.test_request_context():
