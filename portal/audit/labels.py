@@ -28,6 +28,7 @@ ACTION_LABELS = {
     "batch.withdrawn": _l("Bill batch withdrawn"),
     "campaign.approved": _l("Campaign approved"),
     "campaign.ended": _l("Campaign ended early"),
+    "campaign.budget_returned": _l("Campaign budget returned to the promotion fund"),
     "campaign.proposed": _l("Campaign proposed"),
     "campaign.rejected": _l("Campaign rejected"),
     "export.campaign": _l("Campaign report exported"),

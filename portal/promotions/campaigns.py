@@ -135,8 +135,8 @@ def reject(session: Session, admin: User, campaign_id: int) -> Campaign:
 
 
 def end(session: Session, admin: User, campaign_id: int) -> Campaign:
-    """Stop a running campaign now. Its remaining budget stays in its account (refunds of its
-    discounts still return there); the report shows what is left."""
+    """Stop a running campaign now. Its remaining budget stays in its account until an admin returns it
+    to the promotion fund (refunds of its discounts still come back to the account)."""
     campaign = _locked(session, campaign_id)
     if campaign.state is not CampaignState.ACTIVE:
         raise ValidationFailed(_("Only a running campaign can be ended."))
@@ -149,6 +149,37 @@ def end(session: Session, admin: User, campaign_id: int) -> Campaign:
         left_fen=campaign.remaining_fen,
     )
     return campaign
+
+
+def return_rest(session: Session, wallet, admin: User, campaign_id: int) -> int:
+    """Move what a stopped campaign (ended early, or its period over) did not spend back to the promotion
+    fund, under the campaign's lock (a payment's discount or a refund waits for it). Returns the amount.
+    A refund of one of its discounts later brings money back to the account; it can be returned again."""
+    campaign = _locked(session, campaign_id)
+    stopped = campaign.state is CampaignState.ENDED or (
+        campaign.state is CampaignState.ACTIVE and campaign.ends_at <= utcnow()
+    )
+    if not stopped:
+        raise ValidationFailed(_("Only a campaign that has ended can give its budget back."))
+    amount = campaign.remaining_fen
+    if amount <= 0:
+        raise ValidationFailed(_("Nothing is left in this campaign's budget."))
+    moved = wallet.return_budget(
+        budget_owner(campaign.code),
+        amount,
+        idempotency_key=f"campaign-return:{campaign.code}:{campaign.returned_to_fund_fen}",
+        description=campaign.code,
+    )
+    campaign.returned_to_fund_fen += amount
+    record(
+        session,
+        f"user:{admin.id}",
+        "campaign.budget_returned",
+        f"campaign:{campaign.code}",
+        amount_fen=amount,
+        transfer=moved.reference,
+    )
+    return amount
 
 
 def all_campaigns(session: Session) -> list[Campaign]:

@@ -51,6 +51,8 @@ class Campaign(Base):
     per_resident_uses: Mapped[int] = mapped_column(default=1)
     budget_fen: Mapped[int]
     spent_fen: Mapped[int] = mapped_column(default=0)  # discounts given less those refunds returned
+    # what was left when it stopped, moved back to the promotion fund (budget_return transfers)
+    returned_to_fund_fen: Mapped[int] = mapped_column(default=0, server_default="0")
     state: Mapped[CampaignState] = mapped_column(
         string_enum(CampaignState, "campaign_state"), default=CampaignState.PENDING
     )
@@ -68,7 +70,8 @@ class Campaign(Base):
 
     @property
     def remaining_fen(self) -> int:
-        return self.budget_fen - self.spent_fen
+        """What its budget account holds."""
+        return self.budget_fen - self.spent_fen - self.returned_to_fund_fen
 
 
 class CampaignUse(Base):

@@ -119,6 +119,7 @@ def report_rows(report: CampaignReport) -> list[list[str]]:
         [_("Discounts given (yuan)"), plain_yuan(report.given_fen)],
         [_("Returned by refunds (yuan)"), plain_yuan(report.returned_fen)],
         [_("Spent (yuan)"), plain_yuan(report.spent_fen)],
+        [_("Given back to the promotion fund (yuan)"), plain_yuan(campaign.returned_to_fund_fen)],
         [_("Budget left (yuan)"), plain_yuan(campaign.remaining_fen)],
         [],
         [

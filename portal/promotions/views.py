@@ -149,6 +149,16 @@ def end(campaign_id: int):
     )
 
 
+@bp.post("/<int:campaign_id>/return-budget")
+@role_required(Role.ADMIN)
+def return_budget(campaign_id: int):
+    return _decide(
+        campaign_id,
+        lambda session: campaigns.return_rest(session, wallet_service(session), current_user, campaign_id),
+        _("What was left of the budget went back to the promotion fund."),
+    )
+
+
 def _decide(campaign_id: int, work, done: str):
     if not ConfirmForm().validate_on_submit():
         abort(400)

@@ -62,6 +62,37 @@ class CampaignOperations:
             lambda: self._budget_move(budget, agency, -amount_fen, description, TransferKind.DISCOUNT_RETURN),
         )
 
+    def return_budget(
+        self, budget: str, amount_fen: int, *, idempotency_key: str, description: str = ""
+    ) -> TransferResult:
+        """What a stopped campaign did not spend, from its budget back to the promotion fund;
+        `budget_exhausted` when the budget holds less."""
+        request = {"budget": budget, "amount_fen": amount_fen, "description": description}
+        return self._once(
+            "return_budget",
+            idempotency_key,
+            request,
+            TransferResult,
+            lambda: self._return_budget(budget, amount_fen, description),
+        )
+
+    def _return_budget(self, budget: str, amount_fen: int, description: str) -> TransferResult:
+        amount = ledger.valid_amount(amount_fen)
+        account = ledger.require_account(self.session, AccountKind.PROMOTION_BUDGET, budget)
+        fund = ledger.ensure_account(self.session, AccountKind.FUNDING_CLEARING, PROMOTION_FUND_OWNER)
+        ledger.lock(self.session, [account, fund])
+        if amount > account.balance_fen:
+            raise WalletError("budget_exhausted", left=account.balance_fen)
+        transfer = ledger.post(
+            self.session,
+            TransferKind.BUDGET_RETURN,
+            [(account, -amount), (fund, amount)],
+            actor=self.client,
+            description=description,
+            now=self.clock(),
+        )
+        return self._result(transfer, account)
+
     def _fund_budget(self, budget: str, amount_fen: int, description: str) -> TransferResult:
         amount = ledger.valid_amount(amount_fen)
         account = ledger.ensure_account(self.session, AccountKind.PROMOTION_BUDGET, budget)

@@ -35,6 +35,7 @@ class TransferKind(enum.StrEnum):
     BUDGET_FUNDING = "budget_funding"  # money for a promotion campaign enters its budget account
     DISCOUNT = "discount"  # a campaign's share of a payment: budget -> agency
     DISCOUNT_RETURN = "discount_return"  # the campaign's share of a refund: agency -> budget
+    BUDGET_RETURN = "budget_return"  # what a stopped campaign did not spend: budget -> promotion fund
 
 
 class HoldStatus(enum.StrEnum):

@@ -20,7 +20,7 @@ from portal.promotions.models import CampaignRule, CampaignState, CampaignUse
 from portal.promotions.report import campaign_report
 from portal.receipts.models import ReceiptKind
 from portal.receipts.services import receipt_facts, receipts_of
-from portal.wallet.campaigns import budget_owner
+from portal.wallet.campaigns import PROMOTION_FUND_OWNER, budget_owner
 from portal.wallet.factory import wallet_service
 from portal.wallet.models import AccountKind, LedgerAccount, Transfer, TransferKind
 from portal.wallet.owners import agency_owner, wallet_owner
@@ -53,6 +53,7 @@ def resident(db, funds=100_000):
 
 
 def balance(db, owner_kind, owner) -> int:
+    db.flush()  # expiring drops unflushed changes (the audit chain's head among them)
     db.expire_all()
     return db.scalar(
         select(LedgerAccount.balance_fen).where(
@@ -227,6 +228,34 @@ def test_a_campaign_whose_period_is_over_cannot_be_approved(app, db):
     with pytest.raises(ValidationFailed, match="period is over"):
         campaigns.approve(db, wallet_service(db), checker, proposed.id)
     assert proposed.state is CampaignState.PENDING
+
+
+def test_a_stopped_campaign_gives_what_is_left_back_to_the_fund(app, db, water):
+    campaign = running_campaign(db, amount_off_fen=500, budget_fen=10_000)
+    payer = resident(db)
+    payment = pay_bills(db, payer, [bill(water, 2_000)])
+    admin, wallet = AdminFactory(), wallet_service(db)
+    fund_before = balance(db, AccountKind.FUNDING_CLEARING, PROMOTION_FUND_OWNER)
+    with pytest.raises(ValidationFailed, match="ended"):
+        campaigns.return_rest(db, wallet, admin, campaign.id)  # still running
+
+    campaigns.end(db, admin, campaign.id)
+    returned = campaigns.return_rest(db, wallet, admin, campaign.id)
+
+    assert returned == 9_500 and campaign.remaining_fen == 0
+    assert balance(db, AccountKind.PROMOTION_BUDGET, budget_owner(campaign.code)) == 0
+    assert balance(db, AccountKind.FUNDING_CLEARING, PROMOTION_FUND_OWNER) == fund_before + 9_500
+    with pytest.raises(ValidationFailed, match="Nothing is left"):
+        campaigns.return_rest(db, wallet, admin, campaign.id)  # a second click moves nothing
+
+    item = payment.items[0]
+    refunds.refund_item(
+        db, wallet, FinanceFactory(), payment.reference, item.id, 2_000, "x", "refund-key-0009"
+    )
+    assert campaign.remaining_fen == 500  # the refunded share came back to the budget account
+    assert campaigns.return_rest(db, wallet, admin, campaign.id) == 500
+    assert balance(db, AccountKind.PROMOTION_BUDGET, budget_owner(campaign.code)) == 0
+    assert ledger_violations(db) == []
 
 
 def test_an_ended_campaign_gives_nothing(app, db, water):

@@ -213,6 +213,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("campaigns.approve", "POST"): Route("/admin/campaigns/{campaign}/approve", ADMIN_ACTION),
     ("campaigns.reject", "POST"): Route("/admin/campaigns/{campaign}/reject", ADMIN_ACTION),
     ("campaigns.end", "POST"): Route("/admin/campaigns/{campaign}/end", ADMIN_ACTION),
+    ("campaigns.return_budget", "POST"): Route("/admin/campaigns/{campaign}/return-budget", ADMIN_ACTION),
     ("audit.index", "GET"): Route("/admin/audit/", ADMIN_ONLY),
     ("audit.export", "GET"): Route("/admin/audit/export.csv", ADMIN_ONLY),
     # the wallet's JSON API: signatures, not sessions
