@@ -78,17 +78,18 @@ def changed() -> None:
     _current[0] = next(_generation)
 
 
-def _mark(session: Session) -> None:
-    # Forget now, and again when the change is committed or rolled back (on the connection that holds
-    # it: the commit point, a worker's `with session.begin()`, or a test undoing its transaction).
-    session.connection().info[_CHANGED] = True
+def _mark(connection: Connection) -> None:
+    # Forget now, and again when the change is committed or rolled back on the connection that holds it
+    # (the request's commit point, a worker's `with session.begin()`, a test undoing its transaction).
+    connection.info[_CHANGED] = True
     changed()
 
 
-@event.listens_for(Session, "after_flush")
-def _after_flush(session: Session, _context) -> None:
-    if any(isinstance(row, Agency) for row in (*session.new, *session.dirty, *session.deleted)):
-        _mark(session)
+@event.listens_for(Agency, "after_insert")
+@event.listens_for(Agency, "after_update")
+@event.listens_for(Agency, "after_delete")
+def _row_written(_mapper, connection: Connection, _agency: Agency) -> None:
+    _mark(connection)
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -96,7 +97,7 @@ def _bulk_statement(state) -> None:
     # update(Agency) / delete(Agency) through a session bypass the flush.
     mapper = state.bind_mapper
     if (state.is_update or state.is_delete) and mapper is not None and mapper.class_ is Agency:
-        _mark(state.session)
+        _mark(state.session.connection())
 
 
 @event.listens_for(Engine, "commit")

@@ -1,9 +1,9 @@
 """The lookup page's per-process copy of agency rows: how long a copy lives and what clears it."""
 
-from sqlalchemy import text
+from sqlalchemy import text, update
 
 from portal.agencies.cache import AgencyCache
-from portal.agencies.models import AgencyCategory
+from portal.agencies.models import Agency, AgencyCategory
 from tests.factories import AgencyFactory
 
 
@@ -72,6 +72,17 @@ def test_a_change_through_the_orm_in_this_process_clears_the_copies_at_once(db):
 
     fresh = cache.get(reads, "renamed")
     assert fresh.name_en == "New Name" and not fresh.is_enabled and reads.count == 2
+
+
+def test_an_orm_update_statement_clears_the_copies_at_once(db):
+    AgencyFactory(code="bulk", name_en="Before")
+    reads = Reads(db)
+    cache = AgencyCache(seconds=3600, clock=Clock())
+    cache.get(reads, "bulk")
+
+    db.execute(update(Agency).where(Agency.code == "bulk").values(name_en="After"))
+
+    assert cache.get(reads, "bulk").name_en == "After"
 
 
 def test_a_change_rolled_back_does_not_stay_in_the_copy(db):
