@@ -78,7 +78,7 @@ def _bound_gettext() -> dict:
         text = translate(string)
         if context.eval_ctx.autoescape:
             text = Markup(text)  # noqa: S704 - a translation, as Jinja's own gettext does  # nosec B704
-        return text % variables
+        return text % variables if variables or "%" in text else text  # "%%" still becomes "%"
 
     return {"gettext": gettext, "_": gettext}
 
