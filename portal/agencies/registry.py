@@ -11,6 +11,7 @@ from typing import Any
 from flask import Flask, current_app
 
 from portal.agencies.base import BILL_STATUS_LABELS, AdapterContext, AgencyAdapter, AgencyConfig
+from portal.agencies.cache import AgencyCache, AgencySnapshot
 from portal.agencies.models import Agency
 
 ENTRY_POINT_GROUP = "portal.agencies"
@@ -52,10 +53,15 @@ def init_app(app: Flask) -> None:
     adapters = discover()
     check_configuration(adapters, app.config["AGENCY_ADAPTERS"])
     app.extensions["portal.agency_adapters"] = adapters
+    app.extensions["portal.agency_cache"] = AgencyCache()
     app.jinja_env.globals["bill_status_label"] = BILL_STATUS_LABELS.get
 
 
-def adapter_for(agency: Agency, context: AdapterContext) -> AgencyAdapter | None:
+def agency_cache() -> AgencyCache:
+    return current_app.extensions["portal.agency_cache"]
+
+
+def adapter_for(agency: Agency | AgencySnapshot, context: AdapterContext) -> AgencyAdapter | None:
     """The configured adapter of an agency, or None when the agency has none enabled."""
     settings = current_app.config["AGENCY_ADAPTERS"].get(agency.code)
     if settings is None or not agency.is_enabled:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from markupsafe import Markup, escape
 from wtforms import BooleanField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms.widgets import TextInput
+from wtforms.widgets.core import clean_key
 
 from portal.agencies.base import AgencyAdapter, QueryField
 from portal.wallet.forms import AmountField
@@ -15,6 +20,25 @@ from portal.wallet.forms import AmountField
 class _LookupForm(FlaskForm):
     class Meta:
         csrf = False  # a GET lookup changes nothing
+
+
+class _TextInput(TextInput):
+    """WTForms' text input: the same attributes, escaped the same way and in the same order, joined
+    without a Markup.format() per attribute (a third of the lookup form's rendering)."""
+
+    @staticmethod
+    def html_params(**kwargs) -> Markup:
+        params = []
+        for key, value in sorted(kwargs.items()):
+            name = escape(clean_key(key))
+            if value is True:
+                params.append(name)
+            elif value is not False:
+                params.append(f'{name}="{str(escape(value)).replace(chr(34), "&quot;")}"')
+        return Markup(" ".join(params))  # noqa: S704 - every name and value escaped above  # nosec B704
+
+
+_TEXT_INPUT = _TextInput()
 
 
 def _pattern_check(query_field: QueryField, label: str):
@@ -28,9 +52,16 @@ def _pattern_check(query_field: QueryField, label: str):
 
 
 def lookup_form(adapter: AgencyAdapter, locale: str, formdata):
-    """A form class with one text field per query field, labelled in the reader's language."""
+    """A form with one text field per query field, labelled in the reader's language."""
+    return _lookup_form_class(adapter.fields, locale)(formdata=formdata)
+
+
+@lru_cache(maxsize=128)
+def _lookup_form_class(fields: tuple[QueryField, ...], locale: str) -> type[_LookupForm]:
+    # Built once per adapter's fields and language (the portal has two): its labels and messages are
+    # that language's, and building a form class costs more than filling one in.
     attributes = {}
-    for query_field in adapter.fields:
+    for query_field in fields:
         chinese = locale.startswith("zh")
         label = query_field.label_zh if chinese else query_field.label_en
         hint = query_field.hint_zh if chinese else query_field.hint_en
@@ -43,9 +74,9 @@ def lookup_form(adapter: AgencyAdapter, locale: str, formdata):
                 _pattern_check(query_field, label),
             ],
             render_kw={"autocomplete": "off", "spellcheck": "false"},
+            widget=_TEXT_INPUT,
         )
-    form_class = type("LookupForm", (_LookupForm,), attributes)
-    return form_class(formdata=formdata)
+    return type("LookupForm", (_LookupForm,), attributes)
 
 
 def query_values(adapter: AgencyAdapter, form) -> dict[str, str]:

@@ -24,8 +24,9 @@ from portal.agencies.base import (
     BillView,
     call_adapter,
 )
+from portal.agencies.cache import AgencySnapshot
 from portal.agencies.models import Agency
-from portal.agencies.registry import adapter_for
+from portal.agencies.registry import adapter_for, agency_cache
 from portal.agencies.services import in_display_order
 from portal.bills.models import SAVED_QUERY, SavedAccount
 from portal.db import get_session
@@ -54,6 +55,14 @@ def lookup_agencies(session: Session) -> list[tuple[Agency, AgencyAdapter]]:
 
 def find_agency(session: Session, code: str) -> tuple[Agency, AgencyAdapter] | None:
     agency = session.scalar(select(Agency).where(Agency.code == code))
+    adapter = adapter_for(agency, AdapterContext(session=get_session)) if agency is not None else None
+    return (agency, adapter) if adapter is not None else None
+
+
+def find_agency_to_show(code: str) -> tuple[AgencySnapshot, AgencyAdapter] | None:
+    """As find_agency, from the process's copy of the agency rows (portal/agencies/cache.py): for the
+    lookup page, which only shows bills. Paying and saving accounts use find_agency."""
+    agency = agency_cache().get(get_session, code)
     adapter = adapter_for(agency, AdapterContext(session=get_session)) if agency is not None else None
     return (agency, adapter) if adapter is not None else None
 
