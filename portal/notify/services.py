@@ -66,6 +66,15 @@ def refund_made(session: Session, payment, refund) -> None:
     queue(session, payment.user_id, "refunded", f"refund:{refund.reference}", params)
 
 
+def wallet_frozen(session: Session, user_id: int, flag_id: int) -> None:
+    """The resident learns at once why their wallet stopped working (whatever the preferences)."""
+    queue(session, user_id, "frozen", f"frozen:{flag_id}", {})
+
+
+def wallet_unfrozen(session: Session, user_id: int, request_id: int) -> None:
+    queue(session, user_id, "unfrozen", f"unfrozen:{request_id}", {})
+
+
 def password_reset(session: Session, user: User, url: str, valid_for: timedelta, locale: str) -> None:
     """A reset link by the resident's own channel, whatever the preferences; never in the inbox. The link
     is stored sealed (a database reader cannot use it) and in the language the request was made in."""

@@ -136,6 +136,23 @@ def _autopay_failed(p: dict, locale: str) -> Text:
     )
 
 
+def _frozen(p: dict, locale: str) -> Text:
+    return Text(
+        _("Your wallet is frozen"),
+        _(
+            "After a safety review your wallet was frozen: it cannot pay, top up or withdraw for now. "
+            "Call the hotline 12345 for help."
+        ),
+    )
+
+
+def _unfrozen(p: dict, locale: str) -> Text:
+    return Text(
+        _("Your wallet works again"),
+        _("Your wallet was unfrozen: you can pay, top up and withdraw again."),
+    )
+
+
 def _reset(p: dict, locale: str) -> Text:
     body = _(
         "City bill payment: to set a new password open %(url)s within %(minutes)d minutes. "
@@ -153,6 +170,8 @@ RENDERERS: dict[str, Callable[[dict, str], Text]] = {
     "delayed": _delayed,
     "campaign": _campaign,
     "autopay_failed": _autopay_failed,
+    "frozen": _frozen,
+    "unfrozen": _unfrozen,
     "reset": _reset,
 }
 

@@ -16,6 +16,7 @@ from portal.clock import local_time
 from portal.db import utcnow
 from portal.errors import NotFound, ValidationFailed
 from portal.money import plain_yuan
+from portal.notify import services as notices
 from portal.reports.sql import safe_text
 from portal.risk.checks import history
 from portal.risk.findings import findings
@@ -76,6 +77,7 @@ def close(session: Session, wallet, officer: User, flag_id: int, escalate: bool,
     if escalate and freeze:
         wallet.set_frozen(wallet_owner(found.user), True)
         record(session, f"user:{officer.id}", "wallet.frozen", f"user:{found.user_id}", flag=found.id)
+        notices.wallet_frozen(session, found.user_id, found.id)
     return found
 
 
@@ -116,6 +118,7 @@ def approve_unfreeze(session: Session, wallet, admin: User, request_id: int) -> 
     request.approved_by, request.approved_at = admin.id, utcnow()
     wallet.set_frozen(wallet_owner(request.user), False)
     record(session, f"user:{admin.id}", "wallet.unfrozen", f"user:{request.user_id}", request=request.id)
+    notices.wallet_unfrozen(session, request.user_id, request.id)
     return request
 
 

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from portal.audit.models import AuditEvent
+from portal.notify.models import Notification
 from portal.payments.models import Payment
 from portal.risk.models import FlagStatus, RiskFlag, UnfreezeRequest
 from portal.wallet.factory import wallet_service
@@ -115,6 +116,10 @@ def test_an_officer_escalates_and_freezes_and_the_wallet_cannot_pay(app, client,
     assert (flag.status, flag.assigned_to, flag.closed_by) == (FlagStatus.ESCALATED, officer.id, officer.id)
     with app.test_request_context():
         assert wallet_service(db).balance(wallet_owner(resident)).frozen
+    told = db.scalar(
+        select(Notification).where(Notification.user_id == resident.id, Notification.kind == "frozen")
+    )
+    assert told is not None and told.dedupe_key == f"frozen:{flag.id}"  # the resident learns it at once
     report = admin.get(f"{case}/report.csv").get_data().decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(report)))
     assert rows[2][:4] == ["Rule", "single_amount", "Operation", "Bill payment"]
@@ -187,6 +192,8 @@ def test_unfreezing_needs_a_second_admin(app, client, db, water, resident):
     _post(second_client, "/admin/risk/", f"/admin/risk/unfreeze/{request_id}/approve", {})
     with app.test_request_context():
         assert not wallet_service(db).balance(wallet_owner(resident)).frozen
+    kinds = db.scalars(select(Notification.kind).where(Notification.user_id == resident.id)).all()
+    assert "unfrozen" in kinds
 
 
 def test_a_frozen_wallet_sees_why_on_the_review_page_and_no_pay_button(app, client, db, water, resident):
