@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, StringField
+from wtforms import DateField, StringField, ValidationError
 from wtforms.validators import Length, Optional
 
 from portal.forms import within_service_years
@@ -31,3 +31,5 @@ class AuditFilterForm(FlaskForm):
 
     def validate_date_to(self, field) -> None:
         within_service_years(field)
+        if field.data and self.date_from.data and field.data < self.date_from.data:
+            raise ValidationError(_l("The end date must be on or after the start date."))

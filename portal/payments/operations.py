@@ -21,7 +21,7 @@ from portal.notify.texts import sentences
 from portal.payments import outbox, refunds
 from portal.payments.forms import FindPaymentForm, RefundForm
 from portal.payments.services import refunds_of
-from portal.receipts.services import receipts_of
+from portal.receipts.services import campaign_of, receipts_of
 from portal.receipts.tokens import verification_token
 from portal.wallet.factory import wallet_service
 
@@ -85,6 +85,7 @@ def _payment_page(reference: str, forms: dict, status: int = 200):
         forms=forms,
         receipts=receipts_of(session, found),
         refunds=refunds_of(session, found),
+        campaign=campaign_of(session, found) if found.discount_fen else None,
         verification_token=verification_token,
     )
     return page, status

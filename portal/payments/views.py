@@ -160,7 +160,10 @@ def detail(reference: str):
     payment = _own_payment(reference)
     issued = receipts.receipts_of(session, payment)
     refunds = services.refunds_of(session, payment)
-    return render_template("payments/detail.html", payment=payment, receipts=issued, refunds=refunds)
+    campaign = receipts.campaign_of(session, payment) if payment.discount_fen else None
+    return render_template(
+        "payments/detail.html", payment=payment, receipts=issued, refunds=refunds, campaign=campaign
+    )
 
 
 @bp.get("/<reference>/receipts/<number>.pdf")

@@ -47,7 +47,7 @@ def receipt_facts(session: Session, receipt: Receipt, verify_url: str) -> dict:
     campaign_fen = payment.discount_fen
     if receipt.kind is ReceiptKind.REFUND:
         lines, reason, campaign_fen = _refunded_lines(session, receipt, payment)
-    campaign = _campaign_of(session, payment) if campaign_fen else None
+    campaign = campaign_of(session, payment) if campaign_fen else None
     return {
         "campaign_fen": campaign_fen,  # the campaign's part of the amount (paid, or given back to it)
         "campaign_zh": campaign.name_zh if campaign else "",
@@ -90,7 +90,8 @@ def _refunded_lines(session: Session, receipt: Receipt, payment: Payment) -> tup
     return lines, "收费机构拒收 Refused by the agency", sum(item.discount_fen for item in refused)
 
 
-def _campaign_of(session: Session, payment: Payment) -> Campaign | None:
+def campaign_of(session: Session, payment: Payment) -> Campaign | None:
+    """The campaign that paid part of a payment, if one did."""
     return session.scalar(
         select(Campaign)
         .join(CampaignUse, CampaignUse.campaign_id == Campaign.id)

@@ -86,3 +86,10 @@ def test_only_admins_see_the_log(client, db, make_user):
     login(client, user.email or user.phone)
     assert client.get("/admin/audit/").status_code == 403
     assert client.get("/admin/audit/export.csv").status_code == 403
+
+
+def test_a_reversed_date_range_is_explained(client, admin):
+    response = client.get("/admin/audit/?date_from=2026-11-20&date_to=2026-11-01")
+
+    assert response.status_code == 400
+    assert "The end date must be on or after the start date." in response.get_data(as_text=True)

@@ -94,7 +94,7 @@ def test_an_admin_reviews_and_clears_a_flag(page, risk_portal):
     page.get_by_role("button", name="Assign to me").click()
     expect(page.get_by_text("Assigned to you.")).to_be_visible()
     page.get_by_label("Note").fill("Salary paid in; documents seen.")
-    page.get_by_role("button", name="Add the note").click()
+    page.get_by_role("button", name="Add note").click()
     expect(page.get_by_text("Salary paid in; documents seen.")).to_be_visible()
     page.get_by_label("Cleared: nothing suspicious").check()
     assert_accessible(page)

@@ -52,7 +52,7 @@ def test_review_shows_the_discount_and_confirming_pays_it(app, client, db, water
     detail = client.get(response.location).get_data(as_text=True)
     assert "¥15.00 left your wallet" in detail
     assert "Paid from the wallet</dt><dd>¥15.00" in detail
-    assert "Paid by a wallet campaign</dt><dd>¥5.00" in detail
+    assert "Paid by a wallet campaign</dt><dd>¥5.00 · Winter saver" in detail
 
 
 def test_a_spent_budget_between_review_and_confirm_shows_the_new_amounts_and_pays_nothing(
