@@ -60,7 +60,7 @@ def export():
     record(get_session(), f"user:{current_user.id}", "audit.export", "audit", filter=audit_filter.describe())
     headers = [str(column.label) for column in AUDIT_COLUMNS]
     chunks = csv_chunks(get_database(), export_query(audit_filter), AUDIT_COLUMNS, headers)
-    response = Response(chunks, mimetype="text/csv; charset=utf-8")
+    response = Response(chunks, mimetype="text/csv")
     response.headers["Content-Disposition"] = 'attachment; filename="audit-log.csv"'
     return response
 

@@ -114,7 +114,7 @@ def report_csv(campaign_id: int):
     buffer = io.StringIO()
     csv.writer(buffer).writerows(report_rows(campaign_report(session, found, current_locale())))
     record(session, f"user:{current_user.id}", "export.campaign", f"campaign:{found.code}")
-    response = Response("\ufeff" + buffer.getvalue(), mimetype="text/csv; charset=utf-8")
+    response = Response("\ufeff" + buffer.getvalue(), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="campaign-{found.code}.csv"'
     return response
 

@@ -82,7 +82,7 @@ def _export(kind: str, report: CollectionFilter) -> Response:
     query = line_query(report, locale)
     if kind == "csv":
         chunks = exports.csv_chunks(get_database(), query, LINE_COLUMNS, headers)
-        return _attachment(Response(chunks, mimetype="text/csv; charset=utf-8"), name)
+        return _attachment(Response(chunks, mimetype="text/csv"), name)
     path = exports.write_xlsx(get_database(), query, LINE_COLUMNS, headers, _("Collections"))
     response = send_file(path, mimetype=exports.XLSX_MIME, as_attachment=True, download_name=name)
     response.call_on_close(lambda: os.unlink(path))

@@ -111,7 +111,7 @@ def report(flag_id: int):
     buffer = io.StringIO()
     csv.writer(buffer).writerows(review.suspicious_activity_report(get_session(), found))
     review.record_report(get_session(), current_user, found)
-    response = Response("\ufeff" + buffer.getvalue(), mimetype="text/csv; charset=utf-8")
+    response = Response("\ufeff" + buffer.getvalue(), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="suspicious-activity-{found.id}.csv"'
     return response
 

@@ -95,6 +95,14 @@ def _as_admin(app):
     return officer, admin_client
 
 
+def _frozen(app, db, user) -> bool:
+    """What the requests left in the database: this session may still hold the wallet row it read before."""
+    db.flush()  # expiring drops what is not flushed
+    db.expire_all()
+    with app.test_request_context():
+        return wallet_service(db).balance(wallet_owner(user)).frozen
+
+
 def _post(client, page_path: str, action: str, data: dict):
     page = client.get(page_path).get_data(as_text=True)
     return client.post(action, data={**data, "csrf_token": csrf_token_from(page)})
@@ -114,8 +122,7 @@ def test_an_officer_escalates_and_freezes_and_the_wallet_cannot_pay(app, client,
 
     db.refresh(flag)
     assert (flag.status, flag.assigned_to, flag.closed_by) == (FlagStatus.ESCALATED, officer.id, officer.id)
-    with app.test_request_context():
-        assert wallet_service(db).balance(wallet_owner(resident)).frozen
+    assert _frozen(app, db, resident)
     told = db.scalar(
         select(Notification).where(Notification.user_id == resident.id, Notification.kind == "frozen")
     )
@@ -162,8 +169,7 @@ def test_clearing_a_flag_cannot_freeze_the_wallet(app, client, db, water, reside
     assert "Only an escalated flag can freeze the wallet" in admin.get(case).get_data(as_text=True)
     db.refresh(flag)
     assert flag.status is FlagStatus.OPEN and flag.closed_at is None
-    with app.test_request_context():
-        assert not wallet_service(db).balance(wallet_owner(resident)).frozen
+    assert not _frozen(app, db, resident)
 
 
 def test_unfreezing_needs_a_second_admin(app, client, db, water, resident):
@@ -184,14 +190,12 @@ def test_unfreezing_needs_a_second_admin(app, client, db, water, resident):
     request_id = db.scalar(select(UnfreezeRequest.id))
     own = _post(first_client, "/admin/risk/", f"/admin/risk/unfreeze/{request_id}/approve", {})
     assert own.status_code == 302
-    with app.test_request_context():
-        assert wallet_service(db).balance(wallet_owner(resident)).frozen
+    assert _frozen(app, db, resident)
     refused = db.scalar(select(AuditEvent).where(AuditEvent.action == "wallet.unfreeze_refused"))
     assert refused is not None and refused.subject == f"user:{resident.id}"  # the refusal is on record
 
     _post(second_client, "/admin/risk/", f"/admin/risk/unfreeze/{request_id}/approve", {})
-    with app.test_request_context():
-        assert not wallet_service(db).balance(wallet_owner(resident)).frozen
+    assert not _frozen(app, db, resident)
     kinds = db.scalars(select(Notification.kind).where(Notification.user_id == resident.id)).all()
     assert "unfrozen" in kinds
 
