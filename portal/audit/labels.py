@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -15,8 +16,14 @@ from sqlalchemy.orm import Session
 
 from portal.accounts.identity import mask_email, mask_phone
 from portal.accounts.models import ROLE_LABELS, Role, User
+from portal.agencies.models import CATEGORY_LABELS
+from portal.agencies.registry import agency_cache
+from portal.db import get_session
 from portal.money import format_fen
-from portal.risk.labels import OPERATION_LABELS, RULE_LABELS, label_of
+from portal.payments.labels import PAYMENT_STATE_LABELS
+from portal.promotions.forms import RULE_LABELS as CAMPAIGN_RULE_LABELS
+from portal.reports.collections import CHANNEL_LABELS
+from portal.risk.labels import OPERATION_LABELS, RULE_LABELS
 
 ACTION_LABELS = {
     "account.unlocked": _l("Locked account unlocked"),
@@ -137,7 +144,14 @@ DETAIL_LABELS = {
     "day": _l("Day"),
     "filter": _l("Filter"),
     "request": _l("Unfreeze request"),
-    "bills": _l("Bills"),
+    "bills": _l("Bill numbers"),
+    "campaign_fen": _l("Paid by the campaign"),
+    "cap_fen": _l("Monthly cap"),
+    "monthly_cap_fen": _l("Monthly cap"),
+    "enabled": _l("Switched on"),
+    "refund": _l("Refund"),
+    "first_day": _l("First day"),
+    "last_day": _l("Last day"),
     "locked": _l("Account locked"),
     "method": _l("Method"),
     "remaining": _l("Codes left"),
@@ -168,8 +182,28 @@ VALUE_LABELS = {
         "locked": _l("account locked"),
         "wrong password": _l("wrong password"),
         "disabled": _l("account disabled"),
+        "cap": _l("over the monthly cap"),
+        "risk": _l("stopped by a risk rule"),
+        "balance": _l("balance too low"),
+        "limit": _l("over a wallet limit"),
+        "frozen": _l("wallet frozen"),
     },
-    "channel": {"phone": _l("mobile number"), "email": _l("e-mail"), "sms": _l("SMS")},
+    "channel": {"phone": _l("mobile number"), "email": _l("e-mail"), "sms": _l("SMS"), **CHANNEL_LABELS},
+    "rule": {**RULE_LABELS, **CAMPAIGN_RULE_LABELS},
+    "rules": RULE_LABELS,
+    "operation": OPERATION_LABELS,
+    "category": CATEGORY_LABELS,
+    "state": PAYMENT_STATE_LABELS,
+    "topic": {
+        "agency.confirm": _l("payment confirmation to the agency"),
+        "agency.refund": _l("refund notice to the agency"),
+        "receipt.render": _l("receipt to render"),
+        "notify.deliver": _l("notice to a resident"),
+        "batch.check": _l("bill batch to check"),
+        "batch.commit": _l("bill batch to load"),
+    },
+    "action": ACTION_LABELS,
+    "actor": MACHINE_ACTORS,
     "method": {
         "code": _l("authenticator code"),
         "recovery_code": _l("recovery code"),
@@ -213,12 +247,13 @@ def _detail_value(key: str, value: object) -> str:
 
 
 def _word(key: str, value: str) -> str:
-    """Codes people would not read (a role, a rule, an operation, a reason) in the reader's words."""
+    """Codes people would not read (a role, a rule, an agency, a reason) in the reader's words."""
     if key == "role" and value in set(Role):
         return str(ROLE_LABELS[Role(value)])
-    if key in ("rules", "rule"):
-        return label_of(RULE_LABELS, value)
-    if key == "operation":
-        return label_of(OPERATION_LABELS, value)
+    if key == "actor" and value.startswith("user:"):
+        return actors_of(get_session(), [value])[value].name
+    if key == "agency":
+        agency = agency_cache().get(get_session, value)
+        return agency.name_for(str(get_locale())) if agency is not None else value
     label = VALUE_LABELS.get(key, {}).get(value)
     return str(label) if label is not None else value

@@ -51,6 +51,10 @@ def lookup(code: str):
         except PortalError as error:
             problem = error.message
     save_form = SaveAccountForm() if bills is not None and _is_resident() else None
+    return _lookup_page(agency, adapter, form, values, bills, problem, save_form)
+
+
+def _lookup_page(agency, adapter, form, values, bills, problem, save_form):
     return render_template(
         "bills/lookup.html",
         agency=agency,
@@ -104,11 +108,19 @@ def save(code: str):
     agency, adapter = found
     form = lookup_form(adapter, current_locale(), services.unsealed_form(adapter, request.form))
     save_form = SaveAccountForm()
-    if not (form.validate() and save_form.validate_on_submit()):
+    if not form.validate():
         flash(_("The account could not be saved: look it up again and check the details."), "error")
         return redirect(url_for("bills.lookup", code=code))
+    values = query_values(adapter, form)
+    if not save_form.validate_on_submit():  # the nickname: its message beside it, the bills shown again
+        bills, problem = None, None
+        try:
+            bills = services.lookup(adapter, values)
+        except PortalError as error:
+            problem = error.message
+        return _lookup_page(agency, adapter, form, values, bills, problem, save_form), 400
     try:
-        services.save_account(db, current_user, agency, query_values(adapter, form), save_form.nickname.data)
+        services.save_account(db, current_user, agency, values, save_form.nickname.data)
     except PortalError as error:
         flash(error.message, "error")
         return redirect(url_for("bills.lookup", code=code))

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from flask_babel import force_locale
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 
 from portal.money import format_fen
@@ -68,9 +68,12 @@ def _paid(p: dict, locale: str) -> Text:
         )
     else:
         subject = _("Payment received")
-        body = _(
+        body = ngettext(
             "You paid %(amount)s from your wallet for bill %(bills)s of %(agency)s (payment %(reference)s). "
             "Thank you.",
+            "You paid %(amount)s from your wallet for bills %(bills)s of %(agency)s (payment %(reference)s). "
+            "Thank you.",
+            len(p["bills"]),
             **facts,
         )
     if p.get("discount_fen"):

@@ -80,15 +80,14 @@ def news_text(facts: dict, locale: str) -> str:
     chinese = locale.startswith("zh")
     name = facts["name_zh"] if chinese else facts["name_en"]
     has_scope = facts["agencies_zh"] or facts["categories"]
-    return ngettext(
+    uses = facts["uses"]
+    return _(
         "%(name)s, %(first)s to %(last)s. Pay bills from your wallet and get %(offer)s. Covers: %(covers)s. "
-        "Each resident can use it %(num)d time; it ends early when its budget is spent.",
-        "%(name)s, %(first)s to %(last)s. Pay bills from your wallet and get %(offer)s. Covers: %(covers)s. "
-        "Each resident can use it %(num)d times; it ends early when its budget is spent.",
-        facts["uses"],
+        "Each resident can use it %(times)s; it ends early when its budget is spent.",
         name=name,
         first=facts["first_day"],
         last=facts["last_day"],
         offer=offer_text(facts),
         covers=covers_text(facts, locale) if has_scope else _("all bills"),
+        times=_("once") if uses == 1 else ngettext("%(num)d time", "%(num)d times", uses),
     )

@@ -25,6 +25,7 @@ from portal.risk.models import FlagStatus, RiskFlag, RiskNote, UnfreezeRequest
 from portal.risk.rules import Move
 from portal.wallet.models import AccountKind, LedgerAccount
 from portal.wallet.owners import wallet_owner
+from portal.wallet.resident import KIND_LABELS
 
 OPEN_STATUSES = (FlagStatus.OPEN, FlagStatus.ASSIGNED)
 CASE_WINDOW = timedelta(days=7)
@@ -181,7 +182,12 @@ def suspicious_activity_report(session: Session, found: RiskFlag) -> list[list[s
         [],
         [_("Wallet moves (Beijing time)"), _("Kind"), _("Amount (yuan)"), _("After the flag")],
         *[
-            [_beijing(move.at), move.kind, plain_yuan(move.amount_fen), _("yes") if later else _("no")]
+            [
+                _beijing(move.at),
+                label_of(KIND_LABELS, move.kind),
+                plain_yuan(move.amount_fen),
+                _("yes") if later else _("no"),
+            ]
             for move, later in case_moves(session, found)
         ],
     ]
@@ -190,10 +196,10 @@ def suspicious_activity_report(session: Session, found: RiskFlag) -> list[list[s
 
 def _flag_rows(found: RiskFlag) -> list[list[str]]:
     seen, user = findings(found), found.user
-    rules, amount = "; ".join(hit.rule for hit in seen), plain_yuan(found.amount_fen)
+    rules, amount = _("; ").join(hit.label for hit in seen), plain_yuan(found.amount_fen)
     return [
         [_("Suspicious activity report"), _("flag %(id)d", id=found.id)],
-        [_("Resident"), f"user:{user.id}", mask_name(user.real_name), mask_phone(user.phone)],
+        [_("Resident"), account_number(user.id), mask_name(user.real_name), mask_phone(user.phone)],
         [
             _("Rule"),
             rules,
@@ -210,10 +216,21 @@ def _flag_rows(found: RiskFlag) -> list[list[str]]:
         ],
         [_("Raised (Beijing)"), _beijing(found.created_at)],
         *[
-            [_("What the rule saw"), hit.rule, hit.label, _("blocks") if hit.blocks else _("flags"), hit.text]
+            [
+                _("What the rule saw"),
+                hit.label,
+                _("blocked the operation") if hit.blocks else _("let it through, for review"),
+                hit.text,
+                hit.rule,
+            ]
             for hit in seen
         ],
     ]
+
+
+def account_number(user_id: int) -> str:
+    """How officers refer to a resident they see masked: the portal's account number, not a code."""
+    return _("Account no. %(id)d", id=user_id)
 
 
 def _beijing(moment) -> str:

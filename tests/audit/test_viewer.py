@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from portal.audit.models import AuditEvent
 from portal.audit.services import record
 from tests.conftest import login
-from tests.factories import AdminFactory, ClerkFactory, FinanceFactory, UserFactory
+from tests.factories import AdminFactory, AgencyFactory, ClerkFactory, FinanceFactory, UserFactory
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ def test_entries_read_as_words_with_names_and_yuan(client, db, admin):
 
     assert "Wallet topped up" in page and "Amount: ¥123.45" in page
     assert "139****5678" in page and "13912345678" not in page  # a resident, masked
-    assert admin.email in page and "Administrator" in page  # staff act in their own name
+    assert admin.email in page and "Role now: Administrator" in page  # staff act in their own name
     assert "Staff role or agency changed" in page and "Before: Role: Agency clerk" in page
     assert "After: Role: Finance" in page
     assert "refund.made" in page  # an event without a name yet shows its code
@@ -57,6 +57,32 @@ def test_entries_read_as_words_with_names_and_yuan(client, db, admin):
     assert "Staff role or agency changed" in mine and "Wallet topped up" not in mine
     theirs = client.get("/admin/audit/?actor=13912345678").get_data(as_text=True)
     assert "Wallet topped up" in theirs and "Staff role or agency changed" not in theirs
+
+
+def test_details_of_money_campaign_and_autopay_events_read_as_words(client, db, admin):
+    record(db, "user:3", "payment.refunded", "payment:P1", campaign_fen=500, refund="R1", bill="B1")
+    record(db, "user:3", "campaign.proposed", "campaign:C1", rule="spend_over", first_day="2026-12-01")
+    record(db, "user:3", "autopay.changed", "saved_account:1", enabled=True, monthly_cap_fen=20_000)
+    record(db, "worker", "autopay.failed", "saved_account:1", reason="cap")
+    agency = AgencyFactory(name_en="Harbour Water")
+    record(
+        db, "user:3", "staff.role_changed", "user:9", before={"agency": agency.code}, after={"agency": None}
+    )
+    record(db, "user:3", "outbox.resend", "outbox:1", topic="agency.confirm")
+    record(db, "user:3", "payment.paid", "payment:P2", bills=["B1", "B2"])
+    db.flush()
+
+    page = client.get("/admin/audit/").get_data(as_text=True)
+
+    assert "Paid by the campaign: ¥5.00" in page and "Refund: R1" in page
+    assert "Rule: Spend at least an amount, get an amount off" in page and "First day: 2026-12-01" in page
+    assert "Switched on: yes" in page and "Monthly cap: ¥200.00" in page
+    assert "Why: over the monthly cap" in page
+    assert "Before: Agency: Harbour Water" in page  # the agency by name
+    assert "Message: payment confirmation to the agency" in page
+    assert "Bill numbers: B1, B2" in page
+    for code in ("campaign_fen", "spend_over", "monthly_cap_fen", "agency.confirm", agency.code):
+        assert code not in page
 
 
 def test_checking_the_chain_says_intact_or_names_the_entry(client, db, admin):

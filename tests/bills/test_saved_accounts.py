@@ -101,3 +101,16 @@ def test_saving_needs_valid_details_and_a_login(client, db, setup):
 
     assert response.status_code == 302 and response.headers["Location"].endswith("/bills/water-mine")
     assert db.scalars(select(SavedAccount)).all() == []
+
+
+def test_an_empty_nickname_is_asked_for_beside_its_field_with_the_bills_still_shown(client, db, setup):
+    login(client, UserFactory().phone)
+    client.get("/language/en")
+
+    response = save(client, "/bills/water-mine/save", {"account_reference": "3100200300", "nickname": " "})
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert 'href="#nickname">Enter a nickname.' in page  # in the summary, linked to the field
+    assert "W-DUE" in page  # the bills looked up again, so nothing has to be typed twice
+    assert db.scalars(select(SavedAccount)).all() == []

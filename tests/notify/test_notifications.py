@@ -140,6 +140,10 @@ def test_campaign_news_says_what_it_offers_and_covers_in_the_readers_language(ap
     assert "Covers: City Water, Gas." in english and "use it 2 times;" in english
     assert chinese.startswith("春季立减（2027-03-01 至 2027-03-31）")
     assert "城市水务、燃气费" in chinese and "12.5%" in chinese and "¥5.00" in chinese
+    assert "每位居民可享 2 次，" in chinese
+    with app.app_context():
+        once = texts.render("campaign", {"campaign": "c", "offer": SPRING_OFFER | {"uses": 1}}, "en").body
+    assert "Each resident can use it once;" in once
 
 
 def test_campaign_news_goes_once_and_only_to_residents_who_opted_in(app, db):

@@ -129,7 +129,8 @@ def test_an_officer_escalates_and_freezes_and_the_wallet_cannot_pay(app, client,
     assert told is not None and told.dedupe_key == f"frozen:{flag.id}"  # the resident learns it at once
     report = admin.get(f"{case}/report.csv").get_data().decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(report)))
-    assert rows[2][:4] == ["Rule", "single_amount", "Operation", "Bill payment"]
+    assert rows[1][1] == f"Account no. {resident.id}"
+    assert rows[2][:4] == ["Rule", "Single large amount", "Operation", "Bill payment"]
     assert rows[3][3] == "Escalated"  # the status in words
     assert any("asked for documents" in cell for row in rows for cell in row)
     assert "张*三" in report  # masked, never the full name
