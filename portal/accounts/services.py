@@ -248,6 +248,8 @@ def set_staff_active(actor: User, user: User, active: bool) -> None:
         raise ValidationFailed(_("Only staff accounts are managed here."))
     if user.id == actor.id and not active:
         raise ValidationFailed(_("You cannot disable your own account."))
+    if user.is_active == active:
+        return  # the same form sent twice: nothing changes, nothing to record
     user.is_active = active
     action = "staff.enabled" if active else "staff.disabled"
     record(Session.object_session(user), f"user:{actor.id}", action, f"user:{user.id}")

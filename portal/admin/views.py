@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
@@ -15,7 +15,7 @@ from portal.accounts.models import Role, User
 from portal.agencies import services as agency_services
 from portal.db import get_session
 from portal.errors import PortalError
-from portal.forms import ConfirmForm, attach_error
+from portal.forms import ConfirmForm, attach_error, confirmation_page, confirmed
 from portal.i18n import current_locale
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -100,8 +100,17 @@ def edit_staff(user_id: int):
 @role_required(Role.ADMIN)
 def reset_two_factor(user_id: int):
     """For a lost phone: the member's sessions end and they set two-factor up again at their next login."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
     db = get_session()
     user = _staff_or_404(db, user_id)
+    if not confirmed(request.form):
+        return confirmation_page(
+            _("Reset two-factor authentication of %(email)s?", email=user.email),
+            _("They are logged out everywhere at once and must set two-factor up again at their next login."),
+            _("Yes, reset two-factor authentication"),
+            url_for("admin.edit_staff", user_id=user.id),
+        )
     try:
         twofactor.reset(db, user, current_user)
     except PortalError as error:
@@ -132,11 +141,28 @@ def unlock_staff(user_id: int):
 
 @bp.post("/staff/<int:user_id>/active")
 @role_required(Role.ADMIN)
-def toggle_staff(user_id: int):
+def set_staff_active(user_id: int):
+    """Says which state it wants (not 'toggle'), so a form sent twice cannot undo itself; disabling asks
+    once more, as the member is logged out at once."""
+    wanted = request.form.get("active")
+    if not ConfirmForm().validate_on_submit() or wanted not in ("yes", "no"):
+        abort(400)
     db = get_session()
     user = _staff_or_404(db, user_id)
+    active = wanted == "yes"
+    if not active and user.is_active and not confirmed(request.form):
+        return confirmation_page(
+            _("Disable the account of %(email)s?", email=user.email),
+            _(
+                "They are logged out at once and can no longer log in until an admin enables the account "
+                "again."
+            ),
+            _("Yes, disable this account"),
+            url_for("admin.edit_staff", user_id=user.id),
+            {"active": "no"},
+        )
     try:
-        account_services.set_staff_active(current_user, user, not user.is_active)
+        account_services.set_staff_active(current_user, user, active)
     except PortalError as error:
         flash(error.message, "error")
         return redirect(url_for("admin.staff"))

@@ -6,7 +6,7 @@ import csv
 import io
 from datetime import timedelta
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
@@ -19,7 +19,7 @@ from portal.audit.services import record
 from portal.clock import local_time
 from portal.db import get_session, utcnow
 from portal.errors import NotFound, PortalError
-from portal.forms import ConfirmForm, attach_error
+from portal.forms import ConfirmForm, attach_error, confirmation_page, confirmed
 from portal.i18n import current_locale
 from portal.promotions import campaigns
 from portal.promotions.forms import RULE_LABELS, CampaignForm
@@ -142,6 +142,17 @@ def reject(campaign_id: int):
 @bp.post("/<int:campaign_id>/end")
 @role_required(Role.ADMIN)
 def end(campaign_id: int):
+    if ConfirmForm().validate_on_submit() and not confirmed(request.form):
+        found = _campaign_or_404(campaign_id)
+        return confirmation_page(
+            _("End %(name)s now?", name=found.name_for(current_locale())),
+            _(
+                "Residents get no more discounts from it from this moment, and it cannot start again. "
+                "Discounts already given stay."
+            ),
+            _("Yes, end the campaign now"),
+            url_for("campaigns.detail", campaign_id=campaign_id),
+        )
     return _decide(
         campaign_id,
         lambda session: campaigns.end(session, current_user, campaign_id),

@@ -200,9 +200,11 @@ def test_admin_reset_ends_sessions_and_forces_re_enrolment(client, db, app):
     admin = AdminFactory()
     login(client, admin.email)
 
-    response = submit(
-        client, f"/admin/staff/{clerk.id}/two-factor/reset", {}, page=f"/admin/staff/{clerk.id}"
-    )
+    path = f"/admin/staff/{clerk.id}/two-factor/reset"
+    asked = submit(client, path, {}, page=f"/admin/staff/{clerk.id}")
+    db.refresh(clerk)
+    assert asked.status_code == 200 and clerk.two_factor_enrolled  # asked once more, nothing done yet
+    response = submit(client, path, {"confirmed": "yes"}, page=f"/admin/staff/{clerk.id}")
 
     assert response.status_code == 302
     db.refresh(clerk)
@@ -225,8 +227,9 @@ def test_admin_cannot_reset_own_two_factor_or_a_residents(client, db):
     resident = UserFactory()
     login(client, admin.email)
 
-    submit(client, f"/admin/staff/{admin.id}/two-factor/reset", {}, page="/admin/staff")
-    missing = submit(client, f"/admin/staff/{resident.id}/two-factor/reset", {}, page="/admin/staff")
+    confirmed = {"confirmed": "yes"}
+    submit(client, f"/admin/staff/{admin.id}/two-factor/reset", confirmed, page="/admin/staff")
+    missing = submit(client, f"/admin/staff/{resident.id}/two-factor/reset", confirmed, page="/admin/staff")
 
     db.refresh(admin)
     assert admin.two_factor_enrolled

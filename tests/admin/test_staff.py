@@ -1,6 +1,7 @@
 from sqlalchemy import select
 
 from portal.accounts.models import Role, User
+from portal.audit.models import AuditEvent
 from tests.conftest import login, submit
 from tests.factories import AdminFactory, AgencyFactory, ClerkFactory
 
@@ -63,17 +64,28 @@ def test_finance_with_agency_is_refused(client, db):
     assert 'href="#agency"' in response.get_data(as_text=True)
 
 
-def test_admin_disables_and_enables_a_staff_member(client, db):
+def test_admin_disables_after_confirming_and_enables_a_staff_member(client, db):
     clerk = ClerkFactory()
     login(client, AdminFactory().email)
+    client.get("/language/en")
+    path = f"/admin/staff/{clerk.id}/active"
 
-    submit(client, f"/admin/staff/{clerk.id}/active", {}, page="/admin/staff")
+    asked = submit(client, path, {"active": "no"}, page="/admin/staff")
+    db.refresh(clerk)
+    assert asked.status_code == 200 and clerk.is_active is True  # asked once more, nothing done yet
+    assert f"Disable the account of {clerk.email}?" in asked.get_data(as_text=True)
+
+    for _ in range(2):  # the confirmation sent twice (a retry) disables once, and never re-enables
+        submit(client, path, {"active": "no", "confirmed": "yes"}, page="/admin/staff")
     db.refresh(clerk)
     assert clerk.is_active is False
+    disabled = db.scalars(select(AuditEvent).where(AuditEvent.action == "staff.disabled")).all()
+    assert len(disabled) == 1
 
-    submit(client, f"/admin/staff/{clerk.id}/active", {}, page="/admin/staff")
+    submit(client, path, {"active": "yes"}, page="/admin/staff")  # enabling needs no second question
     db.refresh(clerk)
     assert clerk.is_active is True
+    assert submit(client, path, {}, page="/admin/staff").status_code == 400  # which state it wants
 
 
 def test_admin_cannot_toggle_a_resident_or_a_missing_user(client, db):
@@ -82,8 +94,8 @@ def test_admin_cannot_toggle_a_resident_or_a_missing_user(client, db):
     resident = UserFactory()
     login(client, AdminFactory().email)
 
-    assert submit(client, f"/admin/staff/{resident.id}/active", {}, page="/admin/staff").status_code == 404
-    assert submit(client, "/admin/staff/999999/active", {}, page="/admin/staff").status_code == 404
+    for path in (f"/admin/staff/{resident.id}/active", "/admin/staff/999999/active"):
+        assert submit(client, path, {"active": "no"}, page="/admin/staff").status_code == 404
 
 
 def test_cli_creates_staff(runner, db):

@@ -113,6 +113,16 @@ def test_an_admin_proposes_and_a_second_admin_approves(app, client, db):
     news = db.scalar(select(Notification).where(Notification.user_id == resident.id))
     assert news.kind == "campaign" and "Spring saver" in news.params_json
 
+    detail = client.get(f"/admin/campaigns/{campaign.id}").get_data(as_text=True)
+    end = f"/admin/campaigns/{campaign.id}/end"
+    asked = client.post(end, data={"csrf_token": csrf_token_from(detail)})
+    db.expire_all()
+    assert asked.status_code == 200 and "End Spring saver now?" in asked.get_data(as_text=True)
+    assert campaign.state is CampaignState.ACTIVE  # asked once more, nothing done yet
+    client.post(end, data={"csrf_token": csrf_token_from(detail), "confirmed": "yes"})
+    db.expire_all()
+    assert campaign.state is CampaignState.ENDED
+
 
 def test_bad_campaign_input_is_explained_on_the_page(app, client, db):
     AdminFactory(email="maker@city.example.cn")

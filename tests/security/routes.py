@@ -105,8 +105,12 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("admin.new_staff", "POST"): Route("/admin/staff/new", ADMIN_ONLY),
     ("admin.edit_staff", "GET"): Route("/admin/staff/{staff}", ADMIN_ONLY),
     ("admin.edit_staff", "POST"): Route("/admin/staff/{staff}", ADMIN_ACTION),
-    ("admin.toggle_staff", "POST"): Route("/admin/staff/{staff}/active", ADMIN_ACTION),
-    ("admin.reset_two_factor", "POST"): Route("/admin/staff/{staff}/two-factor/reset", ADMIN_ACTION),
+    ("admin.set_staff_active", "POST"): Route(
+        "/admin/staff/{staff}/active", ADMIN_ACTION, {"active": "no", "confirmed": "yes"}
+    ),
+    ("admin.reset_two_factor", "POST"): Route(
+        "/admin/staff/{staff}/two-factor/reset", ADMIN_ACTION, {"confirmed": "yes"}
+    ),
     # agencies and their bill batches: a clerk of another agency is told they do not exist
     ("agencies.index", "GET"): Route("/agencies/", "anon:login clerks:302 fin,admin:200 residents:403"),
     ("agencies.overview", "GET"): Route("/agencies/{agency}/", AGENCY_PAGE),
@@ -126,7 +130,9 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("batches.template", "GET"): Route("/agencies/{agency}/batches/template.csv", AGENCY_PAGE),
     # residents' bills, payments and wallet: another resident's objects do not exist for them
     ("bills.save", "POST"): Route(
-        "/bills/{agency}/save", "anon:login residents:302 staff:403", {"account_reference": "3100200300"}
+        "/bills/{agency}/save",
+        "anon:login residents:302 staff:403",
+        {"account_reference": "3100200300", "nickname": "Home"},
     ),
     ("bills.mine", "GET"): Route("/bills/mine", RESIDENT_ONLY),
     ("bills.delete", "POST"): Route("/bills/mine/{account}/delete", "anon:login res:302 res2:404 staff:403"),
@@ -212,7 +218,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("campaigns.report_csv", "GET"): Route("/admin/campaigns/{campaign}/report.csv", FINANCE_STAFF),
     ("campaigns.approve", "POST"): Route("/admin/campaigns/{campaign}/approve", ADMIN_ACTION),
     ("campaigns.reject", "POST"): Route("/admin/campaigns/{campaign}/reject", ADMIN_ACTION),
-    ("campaigns.end", "POST"): Route("/admin/campaigns/{campaign}/end", ADMIN_ACTION),
+    ("campaigns.end", "POST"): Route("/admin/campaigns/{campaign}/end", ADMIN_ACTION, {"confirmed": "yes"}),
     ("campaigns.return_budget", "POST"): Route("/admin/campaigns/{campaign}/return-budget", ADMIN_ACTION),
     ("audit.index", "GET"): Route("/admin/audit/", ADMIN_ONLY),
     ("audit.export", "GET"): Route("/admin/audit/export.csv", ADMIN_ONLY),
