@@ -97,6 +97,7 @@ def action_label(action: str) -> str:
 class Actor:
     name: str
     role: str  # empty for machine actors
+    staff: bool = False
 
 
 def actors_of(session: Session, codes: Iterable[str]) -> dict[str, Actor]:
@@ -113,7 +114,7 @@ def actors_of(session: Session, codes: Iterable[str]) -> dict[str, Actor]:
         if user is None:
             found[code] = Actor(code, "")
         elif user.is_staff:
-            found[code] = Actor(user.email or mask_phone(user.phone), str(ROLE_LABELS[user.role]))
+            found[code] = Actor(user.email or mask_phone(user.phone), str(ROLE_LABELS[user.role]), staff=True)
         else:
             found[code] = Actor(mask_phone(user.phone) or mask_email(user.email), str(ROLE_LABELS[user.role]))
     return found

@@ -46,7 +46,7 @@ def index():
         pages=pages,
         problems=problems,
         query=query,
-        actors=actors_of(session, (event.actor for event in events)),
+        actors=actors_of(session, [code for event in events for code in (event.actor, event.subject)]),
     )
 
 

@@ -12,7 +12,13 @@ from sqlalchemy import select, update
 from portal.audit.models import AuditEvent
 from portal.audit.services import record
 from tests.conftest import login
-from tests.factories import AdminFactory, AgencyFactory, ClerkFactory, FinanceFactory, UserFactory
+from tests.factories import (
+    AdminFactory,
+    AgencyFactory,
+    ClerkFactory,
+    FinanceFactory,
+    UserFactory,
+)
 
 
 @pytest.fixture
@@ -33,12 +39,13 @@ def test_admin_filters_the_log(client, admin):
 
 def test_entries_read_as_words_with_names_and_yuan(client, db, admin):
     resident = UserFactory(phone="13912345678")
+    clerk = ClerkFactory(email="moved.clerk@city.example.cn")
     record(db, f"user:{resident.id}", "wallet.top_up", "transfer:T1", amount_fen=12_345)
     record(
         db,
         f"user:{admin.id}",
         "staff.role_changed",
-        "user:9",
+        f"user:{clerk.id}",
         before={"role": "clerk"},
         after={"role": "finance"},
     )
@@ -49,6 +56,8 @@ def test_entries_read_as_words_with_names_and_yuan(client, db, admin):
     assert "Wallet topped up" in page and "Amount: ¥123.45" in page
     assert "139****5678" in page and "13912345678" not in page  # a resident, masked
     assert admin.email in page and "Role now: Administrator" in page  # staff act in their own name
+    assert "moved.clerk@city.example.cn" in page  # the object of the change, by name too
+    assert "Role now: Resident" not in page  # a resident's role says nothing
     assert "Staff role or agency changed" in page and "Before: Role: Agency clerk" in page
     assert "After: Role: Finance" in page
     assert "refund.made" in page  # an event without a name yet shows its code
