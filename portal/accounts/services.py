@@ -238,8 +238,10 @@ def change_staff_role(session: Session, actor: User, user: User, role: Role, age
         agency_code = None  # a clerk leaving their agency's desk: the form still shows the old agency
     agency = _agency_for_role(session, role, agency_code)
     before = {"role": user.role.value, "agency": user.agency.code if user.agency else None}
-    user.role, user.agency = role, agency
     after = {"role": role.value, "agency": agency.code if agency else None}
+    if before == after:
+        return  # saved without a change: nothing to record
+    user.role, user.agency = role, agency
     record(session, f"user:{actor.id}", "staff.role_changed", f"user:{user.id}", before=before, after=after)
 
 

@@ -118,7 +118,8 @@ def reset_two_factor(user_id: int):
     else:
         flash(
             _(
-                "Two-factor of %(email)s was reset. They set it up again at their next login.",
+                "Two-factor authentication for %(email)s has been reset; they will set it up again at their "
+                "next login.",
                 email=user.email,
             ),
             "success",

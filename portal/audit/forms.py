@@ -16,11 +16,16 @@ class AuditFilterForm(FlaskForm):
 
     actor = StringField(
         _l("Who"),
-        description=_l("A staff e-mail, a resident's mobile number, user:12 or worker."),
+        description=_l(
+            "A staff member's e-mail, or a resident's full mobile number (the log shows it masked), or the "
+            "code under a name."
+        ),
         validators=[Length(max=64)],
     )
     action = StringField(
-        _l("What"), description=_l("For example payment or report.export."), validators=[Length(max=60)]
+        _l("What"),
+        description=_l("The code under an event's name, or its first part (payment, risk, staff)."),
+        validators=[Length(max=60)],
     )
     subject = StringField(_l("Object contains"), validators=[Length(max=80)])
     date_from = DateField(_l("From (Beijing date)"), validators=[Optional()])

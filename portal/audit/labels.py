@@ -120,6 +120,36 @@ def actors_of(session: Session, codes: Iterable[str]) -> dict[str, Actor]:
     return found
 
 
+SUBJECT_KINDS = {
+    "payment": _l("Payment %(ref)s"),
+    "transfer": _l("Wallet transfer %(ref)s"),
+    "risk_flag": _l("Risk flag %(ref)s"),
+    "batch": _l("Bill batch %(ref)s"),
+    "campaign": _l("Campaign %(ref)s"),
+    "settlement": _l("Settlement %(ref)s"),
+    "saved_account": _l("Saved account %(ref)s"),
+    "outbox": _l("Agency message %(ref)s"),
+}
+WHOLE_SUBJECTS = {
+    "login": _l("The login page"),
+    "audit": _l("The audit log"),
+    "report:collections": _l("The collections report"),
+}
+
+
+def subject_label(code: str, actors: dict[str, Actor]) -> str:
+    """What an entry is about, in words: a person by name, an agency by name, a payment by its reference."""
+    if code in WHOLE_SUBJECTS:
+        return str(WHOLE_SUBJECTS[code])
+    if code in actors and actors[code].name != code:
+        return actors[code].name
+    kind, _colon, ref = code.partition(":")
+    if kind == "agency":
+        return _word("agency", ref)
+    label = SUBJECT_KINDS.get(kind)
+    return str(label) % {"ref": ref} if label is not None and ref else code
+
+
 DETAIL_LABELS = {
     "amount_fen": _l("Amount"),
     "total_fen": _l("Total"),
@@ -128,7 +158,7 @@ DETAIL_LABELS = {
     "payout_fen": _l("Paid out"),
     "left_fen": _l("Left"),
     "reason": _l("Why"),
-    "bill": _l("Bill"),
+    "bill": _l("Bill number"),
     "rules": _l("Rules"),
     "rule": _l("Rule"),
     "operation": _l("Operation"),
@@ -139,7 +169,7 @@ DETAIL_LABELS = {
     "rows": _l("Rows"),
     "filename": _l("File name"),
     "channel": _l("Channel"),
-    "freeze": _l("Freeze the wallet"),
+    "freeze": _l("Wallet frozen"),
     "flag": _l("Risk flag"),
     "transfer": _l("Wallet transfer"),
     "day": _l("Day"),
@@ -171,8 +201,8 @@ DETAIL_LABELS = {
     "actor": _l("Who"),
     "action": _l("What"),
     "subject": _l("Object"),
-    "from": _l("From"),
-    "to": _l("To"),
+    "from": _l("First day"),
+    "to": _l("Last day"),
     "state": _l("Status"),
     "category": _l("Category"),
 }
@@ -221,7 +251,11 @@ def detail_items(details_json: str) -> list[tuple[str, str]]:
         return [("", details_json)]
     if not isinstance(details, dict):
         return [("", str(details))]
-    return [(_detail_label(key), _detail_value(key, value)) for key, value in details.items()]
+    ordered = sorted(details.items(), key=lambda item: _DETAIL_ORDER.get(item[0], len(_DETAIL_ORDER)))
+    return [(_detail_label(key), _detail_value(key, value)) for key, value in ordered]
+
+
+_DETAIL_ORDER = {key: position for position, key in enumerate(DETAIL_LABELS)}  # "before" ahead of "after"
 
 
 def _detail_label(key: str) -> str:

@@ -10,7 +10,7 @@ from portal.accounts.models import Role
 from portal.accounts.services import find_by_identifier
 from portal.audit.exporting import AUDIT_COLUMNS, export_query
 from portal.audit.forms import AuditFilterForm
-from portal.audit.labels import MACHINE_ACTORS, action_label, actors_of, detail_items
+from portal.audit.labels import MACHINE_ACTORS, action_label, actors_of, detail_items, subject_label
 from portal.audit.services import AuditFilter, chain_problems, record, search
 from portal.db import get_database, get_session
 from portal.reports.exports import csv_chunks
@@ -21,7 +21,9 @@ SHOWN_PROBLEMS = 20
 
 @bp.record_once
 def _template_helpers(state) -> None:
-    state.app.jinja_env.globals.update(audit_action_label=action_label, audit_detail_items=detail_items)
+    state.app.jinja_env.globals.update(
+        audit_action_label=action_label, audit_detail_items=detail_items, audit_subject_label=subject_label
+    )
 
 
 @bp.get("/")

@@ -45,14 +45,26 @@ def check(
         facts = rule(operation, **params)
         if facts is not None:
             hits.append(Hit(name, action == "block", facts))
-    if not hits:
-        return None
+    if not hits or _wallet_frozen(session, user):
+        return None  # a frozen wallet refuses the operation anyway: no money moves, nothing to review
     flag = _flag(session, user, operation, hits)
     if flag.blocked:
         raise RiskBlocked(
             _("This operation was stopped by our safety checks. Call the hotline 12345 for help.")
         )
     return flag
+
+
+def _wallet_frozen(session: Session, user: User) -> bool:
+    """Asked only once a rule has tripped, so an ordinary operation pays no extra query."""
+    return bool(
+        session.scalar(
+            select(LedgerAccount.is_frozen).where(
+                LedgerAccount.kind == AccountKind.RESIDENT_WALLET,
+                LedgerAccount.owner_ref == wallet_owner(user),
+            )
+        )
+    )
 
 
 def _flag(session: Session, user: User, op: Operation, hits: list[Hit]) -> RiskFlag:

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from portal.accounts.identity import mask_name, mask_phone
 from portal.accounts.models import User
@@ -35,7 +35,11 @@ def queue(session: Session, closed: bool = False, limit: int = 200) -> list[Risk
     statuses = (FlagStatus.CLEARED, FlagStatus.ESCALATED) if closed else OPEN_STATUSES
     return list(
         session.scalars(
-            select(RiskFlag).where(RiskFlag.status.in_(statuses)).order_by(RiskFlag.id.desc()).limit(limit)
+            select(RiskFlag)
+            .where(RiskFlag.status.in_(statuses))
+            .options(joinedload(RiskFlag.user))  # the queue names each flag's resident
+            .order_by(RiskFlag.id.desc())
+            .limit(limit)
         )
     )
 
@@ -198,7 +202,7 @@ def _flag_rows(found: RiskFlag) -> list[list[str]]:
     seen, user = findings(found), found.user
     rules, amount = _("; ").join(hit.label for hit in seen), plain_yuan(found.amount_fen)
     return [
-        [_("Suspicious activity report"), _("flag %(id)d", id=found.id)],
+        [_("Suspicious activity report"), _("Risk flag %(ref)s", ref=found.id)],
         [_("Resident"), account_number(user.id), mask_name(user.real_name), mask_phone(user.phone)],
         [
             _("Rule"),
@@ -219,9 +223,8 @@ def _flag_rows(found: RiskFlag) -> list[list[str]]:
             [
                 _("What the rule saw"),
                 hit.label,
-                _("blocked the operation") if hit.blocks else _("let it through, for review"),
+                _("the rule was set to block") if hit.blocks else _("the rule was set to flag for review"),
                 hit.text,
-                hit.rule,
             ]
             for hit in seen
         ],

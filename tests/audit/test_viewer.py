@@ -79,6 +79,9 @@ def test_details_of_money_campaign_and_autopay_events_read_as_words(client, db, 
     )
     record(db, "user:3", "outbox.resend", "outbox:1", topic="agency.confirm")
     record(db, "user:3", "payment.paid", "payment:P2", bills=["B1", "B2"])
+    record(db, "user:3", "risk.assigned", "risk_flag:7")
+    record(db, "anonymous", "login.failed", "login", reason="unknown account")
+    record(db, "user:3", "report.export", "report:collections", to="2026-11-30")
     db.flush()
 
     page = client.get("/admin/audit/").get_data(as_text=True)
@@ -90,6 +93,8 @@ def test_details_of_money_campaign_and_autopay_events_read_as_words(client, db, 
     assert "Before: Agency: Harbour Water" in page  # the agency by name
     assert "Message: payment confirmation to the agency" in page
     assert "Bill numbers: B1, B2" in page
+    assert "Risk flag 7" in page and "Payment P2" in page and "The login page" in page  # objects in words
+    assert "The collections report" in page and "Last day: 2026-11-30" in page
     for code in ("campaign_fen", "spend_over", "monthly_cap_fen", "agency.confirm", agency.code):
         assert code not in page
 

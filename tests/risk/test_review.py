@@ -7,7 +7,7 @@ import csv
 import io
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from portal.audit.models import AuditEvent
 from portal.notify.models import Notification
@@ -212,3 +212,22 @@ def test_a_frozen_wallet_sees_why_on_the_review_page_and_no_pay_button(app, clie
     )
     assert "Confirm and pay from my wallet" not in page
     assert 'action="/payments/confirm"' in page  # the bills are still listed, only the button is gone
+
+
+def test_a_frozen_wallets_refused_top_up_raises_no_flag(app, client, db, resident, rules):
+    rules("single_amount", action="flag", threshold_fen=100)  # any amount trips it
+    submit(client, "/wallet/cards/new", {"card_number": "6222 0200 0000 0000 018"})
+    _, sent = post_move(client, "/wallet/top-up", "10")  # a form from before the freeze, sent again after
+    with app.test_request_context():
+        wallet_service(db).set_frozen(wallet_owner(resident), True)
+    db.flush()
+    db.execute(delete(RiskFlag))  # the ordinary top-up above may have tripped the rule: start clean
+
+    response = client.post("/wallet/top-up", data={**sent, "idempotency_key": "f" * 32})
+
+    assert "Your wallet is frozen" in response.get_data(as_text=True)
+    assert db.scalar(select(RiskFlag)) is None  # nothing went ahead, so nothing for an officer to review
+    for path in ("/wallet/top-up", "/wallet/withdraw"):
+        page = client.get(path).get_data(as_text=True)
+        assert "Your wallet is frozen" in page and 'name="amount"' not in page  # no form that cannot be sent
+    assert 'href="/wallet/top-up"' not in client.get("/wallet/").get_data(as_text=True)
