@@ -150,6 +150,10 @@ def reset(session: Session, user: User, actor: User | None) -> None:
             raise ValidationFailed(_("Only staff accounts are managed here."))
         if actor.id == user.id:
             raise ValidationFailed(_("You cannot reset your own two-factor. Ask another administrator."))
+        if not user.two_factor_enrolled:  # e.g. the confirmation sent again: they are not logged out twice
+            raise ValidationFailed(
+                _("%(email)s has not set up two-factor yet: there is nothing to reset.", email=user.email)
+            )
     _clear(session, user)
     auth.end_all_sessions(session, user)
     record(session, _who(actor) if actor else "cli", "two_factor.reset", _who(user), role=user.role.value)

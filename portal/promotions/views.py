@@ -145,7 +145,7 @@ def end(campaign_id: int):
     if ConfirmForm().validate_on_submit() and not confirmed(request.form):
         found = _campaign_or_404(campaign_id)
         return confirmation_page(
-            _("End %(name)s now?", name=found.name_for(current_locale())),
+            _("End “%(name)s” now?", name=found.name_for(current_locale())),
             _(
                 "Residents get no more discounts from it from this moment, and it cannot start again. "
                 "Discounts already given stay."

@@ -193,7 +193,8 @@ def test_staff_page_shows_two_factor_status_and_a_manage_link(client, db):
     member = client.get(f"/admin/staff/{pending.id}").get_data(as_text=True)
 
     assert f'href="/admin/staff/{pending.id}"' in page and "Not set up" in page
-    assert "Reset two-factor authentication" in member
+    assert "Not set up yet: asked for at the next login" in member
+    assert "Reset two-factor authentication" not in member  # nothing to reset yet
 
 
 def test_admin_unlocks_a_locked_out_staff_member(client, db):

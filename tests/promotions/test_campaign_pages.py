@@ -117,7 +117,7 @@ def test_an_admin_proposes_and_a_second_admin_approves(app, client, db):
     end = f"/admin/campaigns/{campaign.id}/end"
     asked = client.post(end, data={"csrf_token": csrf_token_from(detail)})
     db.expire_all()
-    assert asked.status_code == 200 and "End Spring saver now?" in asked.get_data(as_text=True)
+    assert asked.status_code == 200 and "End “Spring saver” now?" in asked.get_data(as_text=True)
     assert campaign.state is CampaignState.ACTIVE  # asked once more, nothing done yet
     client.post(end, data={"csrf_token": csrf_token_from(detail), "confirmed": "yes"})
     db.expire_all()

@@ -211,6 +211,7 @@ def test_a_frozen_wallet_sees_why_on_the_review_page_and_no_pay_button(app, clie
         "Your wallet is frozen: it cannot pay, top up or withdraw. Call the hotline 12345 for help." in page
     )
     assert "Confirm and pay from my wallet" not in page
+    assert 'href="/wallet/top-up"' not in page  # a frozen wallet cannot be topped up either
     assert 'action="/payments/confirm"' in page  # the bills are still listed, only the button is gone
 
 
