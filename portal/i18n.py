@@ -51,7 +51,14 @@ def switch_language(locale: str):
     return response
 
 
+def sentence_gap(locale: str | None = None) -> str:
+    """What goes between two sentences: nothing after a Chinese 。 or ？, a space in English."""
+    return "" if (locale or current_locale()).startswith("zh") else " "
+
+
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.register_blueprint(bp)
-    app.jinja_env.globals.update(html_lang=html_lang, current_locale=current_locale)
+    app.jinja_env.globals.update(
+        html_lang=html_lang, current_locale=current_locale, sentence_gap=sentence_gap
+    )

@@ -100,6 +100,7 @@ def _is_resident() -> bool:
 
 @bp.post("/<code>/save")
 @role_required(Role.RESIDENT)
+@limiter.limit(configured_limit("RATELIMIT_LOOKUP"), key_func=per_user_key)  # it may look the bills up again
 def save(code: str):
     db = get_session()
     found = services.find_agency(db, code)

@@ -13,6 +13,7 @@ from datetime import date
 from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 
+from portal.i18n import sentence_gap
 from portal.money import format_fen
 from portal.promotions.wording import news_text
 
@@ -84,7 +85,7 @@ def _paid(p: dict, locale: str) -> Text:
 
 def sentences(locale: str, *parts: str) -> str:
     """Sentences joined as the language writes them: Chinese runs on after 。, English leaves a space."""
-    return ("" if locale.startswith("zh") else " ").join(parts)
+    return sentence_gap(locale).join(parts)
 
 
 def _refunded(p: dict, locale: str) -> Text:

@@ -34,6 +34,7 @@ def _helpers() -> dict:
         "operation_label": lambda kind: label_of(OPERATION_LABELS, kind),
         "status_label": lambda status: label_of(STATUS_LABELS, status),
         "flag_findings": findings,
+        "account_number": review.account_number,
     }
 
 

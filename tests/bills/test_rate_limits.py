@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import login
+from tests.conftest import csrf_token_from, login
 from tests.factories import AgencyFactory, BillFactory, UserFactory
 
 
@@ -36,6 +36,18 @@ def test_saved_accounts_dashboard_is_limited_per_resident(client, water):
     statuses = [client.get("/bills/mine").status_code for _ in range(4)]
 
     assert statuses == [200, 200, 200, 429]
+
+
+def test_saving_an_account_counts_as_a_lookup(client, water):
+    """Saving with no nickname looks the bills up again, so it may not go round the lookup limit."""
+    UserFactory(phone="13900000078")
+    login(client, "13900000078")
+    page = client.get("/bills/water-limit?account_reference=3100200300").get_data(as_text=True)
+    data = {"account_reference": "3100200300", "nickname": "", "csrf_token": csrf_token_from(page)}
+
+    statuses = [client.post("/bills/water-limit/save", data=data).status_code for _ in range(4)]
+
+    assert statuses == [400, 400, 400, 429]
 
 
 def test_switching_rate_limiting_off_lifts_the_limit(database_url, water):
