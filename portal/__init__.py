@@ -8,11 +8,18 @@ from typing import Any
 from flask import Flask
 
 from config import PROJECT_ROOT, Config, load_config
+from portal.templating import PortalEnvironment
+
+
+class Portal(Flask):
+    """Flask with the portal's Jinja environment (templates compiled per language)."""
+
+    jinja_environment = PortalEnvironment
 
 
 def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
     """Build the app. ``config`` is a Config instance, or overrides applied to the environment's one."""
-    app = Flask(
+    app = Portal(
         __name__,
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "static"),

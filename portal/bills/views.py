@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import get_translations
 from flask_babel import gettext as _
 from flask_login import current_user
-from jinja2 import pass_context
-from markupsafe import Markup
 
 from portal.accounts.auth import role_required
 from portal.accounts.identity import mask_name
@@ -66,26 +63,7 @@ def _lookup_page(agency, adapter, form, values, bills, problem, save_form):
         save_form=save_form,
         tokens=pay_tokens(agency.code, values, bills) if save_form and bills else None,
         hidden_values=services.hidden_values(adapter, values) if save_form else {},  # sensitive ones sealed
-        **_bound_gettext(),
     )
-
-
-def _bound_gettext() -> dict:
-    """The templates' gettext for one render, bound to this request's translations once.
-
-    The same text as Flask-Babel's (newstyle: autoescaped, always %-formatted), without looking the
-    request's translations up again for each of the page's ~30 strings, which cost more than the rest
-    of rendering together. Macros imported without context keep the global one."""
-    translate = get_translations().ugettext
-
-    @pass_context
-    def gettext(context, string: str, **variables) -> str:
-        text = translate(string)
-        if context.eval_ctx.autoescape:
-            text = Markup(text)  # noqa: S704 - a translation, as Jinja's own gettext does  # nosec B704
-        return text % variables if variables or "%" in text else text  # "%%" still becomes "%"
-
-    return {"gettext": gettext, "_": gettext}
 
 
 def pay_tokens(agency_code: str, values: dict[str, str], bills) -> dict[str, str]:

@@ -15,7 +15,6 @@ from portal.agencies.models import Agency, AgencyCategory
 from portal.agencies.registry import adapter_for
 from portal.bills.forms import _TextInput
 from portal.bills.models import Bill
-from portal.bills.views import _bound_gettext
 from tests.factories import AgencyFactory, BillFactory
 
 
@@ -123,15 +122,3 @@ def test_an_anonymous_lookup_opens_no_transaction_on_postgresql(app, committed_w
     assert len(queries) == 1 and "FROM bills JOIN agencies" in queries[0][0]
     if backend == "postgresql":
         assert statements == queries and queries[0][1] is True  # autocommit: no BEGIN / COMMIT round trips
-
-
-@pytest.mark.parametrize("locale", ["zh_CN", "en"])
-def test_the_bound_gettext_writes_what_flask_babel_writes(app, locale):
-    source = (
-        '{{ _("Bills found") }}|{{ _("Pay bill %(bill)s", bill="<b>W-1</b>") }}|{{ _("100%% sure") }}|'
-        '{{ gettext("Find bills") }}|{{ _("Enter the %(label)s.", label="户号") }}'
-    )
-    template = app.jinja_env.from_string(source)
-    with app.test_request_context(headers={"Cookie": f"portal_lang={locale}"}):
-        assert template.render(**_bound_gettext()) == template.render()
-        assert "&lt;b&gt;W-1&lt;/b&gt;" in template.render(**_bound_gettext())
