@@ -61,7 +61,7 @@ def _second_step(form, field, check, template: str):
             attach_error(form, error)  # rendered with 200 so the failure count and audit are committed
         else:
             return _finish_login(user, auth.pending_next(), recovery_codes_left=left)
-    return render_template(template, form=form)
+    return render_template(template, form=form, signing_in=True)
 
 
 @bp.route("/setup", methods=["GET", "POST"])
@@ -86,7 +86,13 @@ def setup():
             return _enrolled(user, codes, signed_in)
     plain = user.totp_secret or ""  # decrypted once, for this page only
     secret = " ".join(plain[i : i + 4] for i in range(0, len(plain), 4))
-    return render_template("accounts/two_factor_setup.html", form=form, secret=secret, qr_svg=_qr_svg(user))
+    return render_template(
+        "accounts/two_factor_setup.html",
+        form=form,
+        secret=secret,
+        qr_svg=_qr_svg(user),
+        signing_in=not signed_in,
+    )
 
 
 @bp.route("/enable", methods=["GET", "POST"])

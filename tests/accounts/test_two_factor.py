@@ -54,6 +54,11 @@ def secret(app, user: User) -> str | None:
         return user.totp_secret
 
 
+def signing_in_offers_login(page: str) -> bool:
+    """The navigation's visitor links, which the pages between the two login steps leave out."""
+    return 'href="/account/login"' in page or 'href="/account/register"' in page
+
+
 def signed_in(client) -> bool:
     return client.get("/account/").status_code == 200
 
@@ -72,6 +77,7 @@ def test_staff_without_two_factor_must_enrol_before_reaching_any_page(app, clien
     assert '<svg role="img"' in page and "QR code for your authenticator app" in page
     assert " ".join(secret(app, clerk)[i : i + 4] for i in range(0, 32, 4)) in page  # the key as text
     assert 'autocomplete="one-time-code"' in page and 'inputmode="numeric"' in page
+    assert not signing_in_offers_login(page)
 
     refused = submit(client, "/account/two-factor/setup", {"code": wrong_code(secret(app, clerk))})
     assert refused.status_code == 200 and 'id="code-error"' in refused.get_data(as_text=True)
@@ -113,6 +119,9 @@ def test_wrong_code_is_refused_with_a_message_counted_and_audited(client, db):
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "The code is not correct, or it has expired" in html and 'href="#code"' in html
+    assert not signing_in_offers_login(html)
+    assert not signing_in_offers_login(client.get("/account/two-factor/recovery").get_data(as_text=True))
+    assert signing_in_offers_login(client.get("/").get_data(as_text=True))  # still not logged in
     assert not signed_in(client)
     db.refresh(finance)
     assert finance.failed_login_count == 1
