@@ -151,6 +151,8 @@ def set_staff_active(user_id: int):
     db = get_session()
     user = _staff_or_404(db, user_id)
     active = wanted == "yes"
+    from_list = request.form.get("from") == "list"  # back where the button was: the list or the member
+    back = url_for("admin.staff") if from_list else url_for("admin.edit_staff", user_id=user.id)
     if not active and user.is_active and not confirmed(request.form):
         return confirmation_page(
             _("Disable the account of %(email)s?", email=user.email),
@@ -159,16 +161,16 @@ def set_staff_active(user_id: int):
                 "again."
             ),
             _("Yes, disable this account"),
-            url_for("admin.edit_staff", user_id=user.id),
-            {"active": "no"},
+            back,
+            {"active": "no", "from": "list"} if from_list else {"active": "no"},
         )
     try:
         account_services.set_staff_active(current_user, user, active)
     except PortalError as error:
         flash(error.message, "error")
-        return redirect(url_for("admin.staff"))
+        return redirect(back)
     if user.is_active:
         flash(_("Account %(email)s enabled.", email=user.email), "success")
     else:
         flash(_("Account %(email)s disabled. It can no longer log in.", email=user.email), "success")
-    return redirect(url_for("admin.staff"))
+    return redirect(back)

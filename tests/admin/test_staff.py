@@ -70,19 +70,25 @@ def test_admin_disables_after_confirming_and_enables_a_staff_member(client, db):
     client.get("/language/en")
     path = f"/admin/staff/{clerk.id}/active"
 
-    asked = submit(client, path, {"active": "no"}, page="/admin/staff")
+    asked = submit(client, path, {"active": "no", "from": "list"}, page="/admin/staff")
     db.refresh(clerk)
     assert asked.status_code == 200 and clerk.is_active is True  # asked once more, nothing done yet
-    assert f"Disable the account of {clerk.email}?" in asked.get_data(as_text=True)
+    page = asked.get_data(as_text=True)
+    assert f"Disable the account of {clerk.email}?" in page
+    assert 'name="from" value="list"' in page and 'href="/admin/staff"' in page  # back to the list
+    from_member_page = submit(client, path, {"active": "no"}, page=f"/admin/staff/{clerk.id}")
+    assert f'href="/admin/staff/{clerk.id}"' in from_member_page.get_data(as_text=True)
 
     for _ in range(2):  # the confirmation sent twice (a retry) disables once, and never re-enables
-        submit(client, path, {"active": "no", "confirmed": "yes"}, page="/admin/staff")
+        done = submit(client, path, {"active": "no", "confirmed": "yes", "from": "list"}, page="/admin/staff")
+        assert done.headers["Location"] == "/admin/staff"
     db.refresh(clerk)
     assert clerk.is_active is False
     disabled = db.scalars(select(AuditEvent).where(AuditEvent.action == "staff.disabled")).all()
     assert len(disabled) == 1
 
-    submit(client, path, {"active": "yes"}, page="/admin/staff")  # enabling needs no second question
+    enabled = submit(client, path, {"active": "yes"}, page=f"/admin/staff/{clerk.id}")  # no second question
+    assert enabled.headers["Location"] == f"/admin/staff/{clerk.id}"  # back on the member's page
     db.refresh(clerk)
     assert clerk.is_active is True
     assert submit(client, path, {}, page="/admin/staff").status_code == 400  # which state it wants
