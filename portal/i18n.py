@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, current_app, has_request_context, redirect, request
+from flask import Blueprint, Flask, current_app, has_request_context, redirect, request, url_for
 from flask_babel import get_locale
 
 from portal.extensions import babel
-from portal.web import safe_next_url
+from portal.web import safe_next_url, same_site_path
 
 LOCALE_COOKIE = "portal_lang"
 LOCALE_COOKIE_MAX_AGE = 365 * 24 * 3600
@@ -32,6 +32,15 @@ def current_locale() -> str:
     """The portal's own code for the active language ('zh_CN' or 'en'); Babel calls zh_CN 'zh_Hans_CN'."""
     locale = get_locale()
     return "zh_CN" if locale.language == "zh" else locale.language
+
+
+def switch_back_path() -> str:
+    """Where the language switch returns to: this page; or, on a page that answered a form (it cannot be
+    fetched again: the payment review, a form shown again with its errors), the page the form was sent
+    from, else the home page."""
+    if request.method == "GET":
+        return request.full_path.rstrip("?")
+    return same_site_path(request.referrer) or url_for("main.index")
 
 
 @bp.get("/language/<locale>")
@@ -60,5 +69,8 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.register_blueprint(bp)
     app.jinja_env.globals.update(
-        html_lang=html_lang, current_locale=current_locale, sentence_gap=sentence_gap
+        html_lang=html_lang,
+        current_locale=current_locale,
+        sentence_gap=sentence_gap,
+        switch_back_path=switch_back_path,
     )

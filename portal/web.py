@@ -76,6 +76,19 @@ def safe_next_url(target: str | None, default: str = "/") -> str:
     return target
 
 
+def same_site_path(url: str | None) -> str | None:
+    """The path (and query) of ``url`` when it is a page of this site, else None: where a form came from
+    (the Referer), to send the visitor back to."""
+    parts = urlsplit(url or "")
+    if (
+        not url
+        or (parts.netloc and parts.netloc != request.host)
+        or parts.scheme not in ("", "http", "https")
+    ):
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
 def init_app(app: Flask) -> None:
     from portal.clock import local_time
     from portal.money import chinese_capitals, format_fen, plain_yuan

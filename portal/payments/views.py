@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -25,7 +23,7 @@ from portal.risk.checks import RiskBlocked
 from portal.wallet.errors import WalletError
 from portal.wallet.factory import wallet_service
 from portal.wallet.resident import ensure_wallet
-from portal.web import not_found, render_error
+from portal.web import not_found, render_error, same_site_path
 
 bp = Blueprint("payments", __name__, url_prefix="/payments")
 
@@ -52,20 +50,8 @@ def review():
         quote = checkout.quote(get_session(), selections, current_locale())
     except PortalError as error:
         flash(error.message, "error")
-        return redirect(_same_site(request.referrer) or url_for("bills.index"))
+        return redirect(same_site_path(request.referrer) or url_for("bills.index"))
     return _review_page(quote)
-
-
-def _same_site(url: str | None) -> str | None:
-    """The page the form came from, only if it is one of ours (a path on this host)."""
-    parts = urlsplit(url or "")
-    if (
-        not url
-        or (parts.netloc and parts.netloc != request.host)
-        or parts.scheme not in ("", "http", "https")
-    ):
-        return None
-    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 @bp.post("/confirm")

@@ -45,14 +45,17 @@ def lookup_page(client, path="/bills/water-pay?account_reference=3100200300") ->
     return client.get(path).get_data(as_text=True)
 
 
-def review(client, bill_ids=None, page=None):
+def review(client, bill_ids=None, page=None, referer=None):
     """Tick bills on the lookup page (all payable ones by default) and post them for review."""
     html = page or lookup_page(client)
     boxes = _BILL_BOX.findall(html)  # the values are opaque: bills are told apart by the box's id
     if bill_ids is not None:
         boxes = [(box, t) for box, t in boxes if any(box.endswith(f"-{b}") for b in bill_ids)]
     tokens = [t for _box, t in boxes]
-    return client.post("/payments/review", data={"bill": tokens, "csrf_token": csrf_token_from(html)})
+    headers = {"Referer": referer} if referer else {}
+    return client.post(
+        "/payments/review", data={"bill": tokens, "csrf_token": csrf_token_from(html)}, headers=headers
+    )
 
 
 def confirm_form(review_html: str) -> dict:

@@ -1,3 +1,6 @@
+import re
+from html import unescape
+
 import pytest
 from sqlalchemy import func, select
 
@@ -113,3 +116,16 @@ def test_an_empty_review_goes_back_only_to_a_page_of_ours(client, resident):
     assert foreign.status_code == ours.status_code == 302
     assert foreign.location == "/bills/"
     assert ours.location == "/bills/water?x=1"
+
+
+def test_the_language_switch_on_the_review_page_returns_to_the_page_the_bills_were_ticked_on(
+    client, water, resident
+):
+    lookup = "http://localhost/bills/water-pay?account_reference=3100200300"
+    page = review(client, referer=lookup).get_data(as_text=True)
+    switch = re.search(r'href="(/language/zh_CN\?next=[^"]+)"', page).group(1)
+
+    back = client.get(unescape(switch))
+
+    assert back.status_code == 302 and back.location == "/bills/water-pay?account_reference=3100200300"
+    assert client.get(back.location).status_code == 200  # a page that can be fetched, now in Chinese
