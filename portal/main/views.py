@@ -7,6 +7,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from portal.agencies import services as agency_services
+from portal.bills import services as bill_services
 from portal.db import get_session
 
 bp = Blueprint("main", __name__)
@@ -17,7 +18,8 @@ def index():
     agencies = agency_services.enabled_agencies(get_session())
     utilities = [agency for agency in agencies if agency.category.is_utility]
     others = [agency for agency in agencies if not agency.category.is_utility]
-    return render_template("main/index.html", utilities=utilities, others=others)
+    can_look_up = {agency.code for agency, _adapter in bill_services.lookup_agencies(get_session())}
+    return render_template("main/index.html", utilities=utilities, others=others, can_look_up=can_look_up)
 
 
 @bp.get("/healthz")

@@ -1,6 +1,7 @@
 import pytest
 
 from tests.conftest import submit
+from tests.factories import AgencyFactory
 
 
 def test_home_page_is_chinese_by_default(client, db):
@@ -118,3 +119,15 @@ def make_config_app(tmp_path):
     app = create_app(make_config(f"sqlite:///{missing}"))
     yield app
     app.extensions["portal.db"].dispose()
+
+
+def test_home_page_agencies_that_can_be_looked_up_link_to_their_lookup(app, client, db):
+    app.config["AGENCY_ADAPTERS"] = {"home-water": {"adapter": "local"}}
+    AgencyFactory(code="home-water", name_zh="首页水务")
+    AgencyFactory(code="home-gas", name_zh="首页燃气")  # enabled, but no adapter serves it
+    db.flush()
+
+    page = client.get("/").get_data(as_text=True)
+
+    assert '<a href="/bills/home-water">首页水务</a>' in page
+    assert "首页燃气" in page and 'href="/bills/home-gas"' not in page
