@@ -3,6 +3,7 @@ import pytest
 from config import sandbox_agencies
 from portal.agencies.local import LocalAdapter
 from portal.agencies.models import AgencyCategory
+from portal.bills.models import StoredBillStatus
 from tests.conftest import SANDBOX_SECRET
 from tests.factories import AgencyFactory, BillFactory
 
@@ -61,6 +62,23 @@ def test_unknown_reference_says_no_bills_found(client, water):
     page = client.get("/bills/water-test?account_reference=999999999").get_data(as_text=True)
 
     assert "No bills were found" in page
+    assert '<h2 id="results-title">No bills found</h2>' in page and "Bills found" not in page
+    assert "Log in to pay" not in page
+
+
+def test_paid_bills_offer_no_login_to_pay_them(client, db, water):
+    english(client)
+    BillFactory(agency=water, account_reference="5100200300", bill_no="PAID-1", status=StoredBillStatus.PAID)
+    db.flush()
+
+    page = client.get("/bills/water-test?account_reference=5100200300").get_data(as_text=True)
+
+    assert "PAID-1" in page and "Log in to pay" not in page
+    BillFactory(agency=water, account_reference="5100200300", bill_no="DUE-1")
+    db.flush()
+    assert "Log in to pay" in client.get("/bills/water-test?account_reference=5100200300").get_data(
+        as_text=True
+    )
 
 
 def test_the_lookup_form_is_chinese_first(client, water):
