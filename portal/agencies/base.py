@@ -12,6 +12,7 @@ import enum
 import logging
 import re
 import time
+import unicodedata
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -62,9 +63,15 @@ class QueryField:
     sensitive: bool = False
 
     def normalise(self, value: str) -> str | None:
-        """The value without surrounding spaces if it matches the pattern, else None."""
-        text = value.strip().upper() if value else ""
-        return text if re.fullmatch(self.pattern, text) else None
+        """The value as the agency expects it if it matches the pattern, else None. Chinese input methods
+        type full-width letters and digits (３１００, Ａ), and people copy plates and numbers with spaces
+        ("渝A 12345"): full-width becomes ASCII, letters upper case, and spaces go when the pattern has
+        no room for them."""
+        text = unicodedata.normalize("NFKC", value).strip().upper() if value else ""
+        if re.fullmatch(self.pattern, text):
+            return text
+        compact = re.sub(r"\s+", "", text)
+        return compact if re.fullmatch(self.pattern, compact) else None
 
 
 @dataclass(frozen=True)

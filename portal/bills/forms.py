@@ -65,18 +65,24 @@ def _lookup_form_class(fields: tuple[QueryField, ...], locale: str) -> type[_Loo
         chinese = locale.startswith("zh")
         label = query_field.label_zh if chinese else query_field.label_en
         hint = query_field.hint_zh if chinese else query_field.hint_en
+        named = label if chinese else _mid_sentence(label)
         attributes[query_field.name] = StringField(
             label,
             description=hint,
             validators=[
-                DataRequired(_("Enter the %(label)s.", label=label)),
-                Length(max=64, message=_("The %(label)s is too long.", label=label)),
-                _pattern_check(query_field, label),
+                DataRequired(_("Enter the %(label)s.", label=named)),
+                Length(max=64, message=_("The %(label)s is too long.", label=named)),
+                _pattern_check(query_field, named),
             ],
             render_kw={"autocomplete": "off", "spellcheck": "false"},
             widget=_TEXT_INPUT,
         )
     return type("LookupForm", (_LookupForm,), attributes)
+
+
+def _mid_sentence(label: str) -> str:
+    """An English label inside a sentence: "Enter the licence plate.", but "the ID number" stays."""
+    return label[:1].lower() + label[1:] if label[1:2].islower() else label
 
 
 def query_values(adapter: AgencyAdapter, form) -> dict[str, str]:

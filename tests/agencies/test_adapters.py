@@ -16,6 +16,7 @@ from portal.agencies.base import (
     BillStatus,
     BillView,
     PaymentConfirmation,
+    QueryField,
     call_adapter,
 )
 from portal.agencies.registry import discover
@@ -119,3 +120,15 @@ def test_call_adapter_turns_any_failure_into_agency_unavailable(app):
     assert refused.value.agency_code == "down"
     assert refused.value.message  # a translated sentence for the page...
     assert "refused the connection" not in refused.value.message  # ...that does not leak the adapter's error
+
+
+def test_query_values_typed_full_width_or_with_spaces_are_read_as_the_agency_expects():
+    account = QueryField("account", "户号", "Account", r"[0-9A-Z]{6,20}")
+    plate = QueryField("plate", "车牌号", "Plate", r"[\u4e00-\u9fa5][A-Z][A-Z0-9]{5,6}")
+    named = QueryField("name", "姓名", "Name", r"[A-Z]+ [A-Z]+")
+
+    assert account.normalise("３１００２００３００") == "3100200300"
+    assert account.normalise(" 3100 2003\u300000 ") == "3100200300"  # an ideographic space too
+    assert plate.normalise("渝Ａ　１２３４５") == "渝A12345" and plate.normalise("渝a 12345") == "渝A12345"
+    assert named.normalise("ada  lovelace") is None and named.normalise("ada lovelace") == "ADA LOVELACE"
+    assert account.normalise("31-00-20") is None and account.normalise("") is None

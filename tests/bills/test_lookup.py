@@ -54,6 +54,9 @@ def test_malformed_reference_gets_a_message_next_to_the_field(client, water):
     page = client.get("/bills/water-test?account_reference=12-ab").get_data(as_text=True)
 
     assert 'href="#account_reference"' in page and "not in the form this agency uses" in page
+    assert "Check the household account number:" in page  # the label in lower case inside a sentence
+    empty = client.get("/bills/water-test?account_reference=").get_data(as_text=True)
+    assert "Enter the household account number." in empty
 
 
 def test_unknown_reference_says_no_bills_found(client, water):
