@@ -57,7 +57,7 @@ def _paid(p: dict, locale: str) -> Text:
                 _("Auto-pay paid a bill"), _("Auto-pay paid %(amount)s (payment %(reference)s).", **facts)
             )
         return Text(
-            _("Payment received"), _("You paid %(amount)s (payment %(reference)s). Thank you.", **facts)
+            _("Payment made"), _("You paid %(amount)s (payment %(reference)s). Thank you.", **facts)
         )
     facts |= {"bills": _(", ").join(p["bills"]), "agency": _named(p, locale, "agency")}
     if p.get("autopay"):
@@ -68,7 +68,7 @@ def _paid(p: dict, locale: str) -> Text:
             **facts,
         )
     else:
-        subject = _("Payment received")
+        subject = _("Payment made")
         body = ngettext(
             "You paid %(amount)s from your wallet for bill %(bills)s of %(agency)s (payment %(reference)s). "
             "Thank you.",

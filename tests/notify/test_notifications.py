@@ -37,7 +37,7 @@ def test_a_payment_is_confirmed_once_in_the_inbox_and_by_sms(app, client, db, wa
     assert [(m.channel, m.recipient) for m in texts] == [("sms", "13900000001")]
     assert texts[0].body.startswith("You paid ¥68.20")  # English: the language the resident uses
     page = client.get("/notices/").get_data(as_text=True)
-    assert "Payment received" in page and "You have 1 unread notice." in page
+    assert "Payment made" in page and "You have 1 unread notice." in page
     assert 'href="/notices/">Notices <span class="card__tag">1' in client.get("/").get_data(as_text=True)
 
 
