@@ -183,12 +183,17 @@ def saved_accounts(session: Session, user: User) -> list[SavedAccount]:
     )
 
 
-def delete_account(session: Session, user: User, account_id: int) -> None:
-    """Only the owner may delete; anyone else is told it does not exist."""
+def saved_account_of(session: Session, user: User, account_id: int) -> SavedAccount:
+    """The user's own saved account; anyone else's is said not to exist."""
     account = session.get(SavedAccount, account_id)
     if account is None or account.user_id != user.id:
         raise NotFound(_("That saved account does not exist."))
-    session.delete(account)
+    return account
+
+
+def delete_account(session: Session, user: User, account_id: int) -> None:
+    """Only the owner may delete (its auto-pay setting goes with it: ON DELETE CASCADE)."""
+    session.delete(saved_account_of(session, user, account_id))
 
 
 def dashboard(session: Session, user: User, timeout_seconds: float = 5.0) -> list[AccountBills]:

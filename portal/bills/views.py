@@ -16,7 +16,7 @@ from portal.clock import business_day
 from portal.db import get_session, utcnow
 from portal.errors import PortalError
 from portal.extensions import configured_limit, limiter
-from portal.forms import ConfirmForm, attach_error
+from portal.forms import ConfirmForm, attach_error, confirmation_page, confirmed
 from portal.i18n import current_locale
 from portal.money import plain_yuan
 from portal.payments.checkout import Selection
@@ -160,9 +160,24 @@ def autopay(account_id: int):
 @bp.post("/mine/<int:account_id>/delete")
 @role_required(Role.RESIDENT)
 def delete(account_id: int):
+    """Asks once more: the account's auto-pay goes with it."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    db = get_session()
     try:
-        services.delete_account(get_session(), current_user, account_id)
+        account = services.saved_account_of(db, current_user, account_id)
     except PortalError:
         abort(404)
+    if not confirmed(request.form):
+        return confirmation_page(
+            _("Remove the saved account “%(nickname)s”?", nickname=account.nickname),
+            _(
+                "Its bills no longer show under Saved accounts and its auto-pay stops. You can save it again "
+                "from a bill lookup."
+            ),
+            _("Yes, remove this account"),
+            url_for("bills.mine"),
+        )
+    services.delete_account(db, current_user, account_id)
     flash(_("The saved account was removed."), "success")
     return redirect(url_for("bills.mine"))

@@ -56,9 +56,7 @@ def _paid(p: dict, locale: str) -> Text:
             return Text(
                 _("Auto-pay paid a bill"), _("Auto-pay paid %(amount)s (payment %(reference)s).", **facts)
             )
-        return Text(
-            _("Payment made"), _("You paid %(amount)s (payment %(reference)s). Thank you.", **facts)
-        )
+        return Text(_("Payment made"), _("You paid %(amount)s (payment %(reference)s). Thank you.", **facts))
     facts |= {"bills": _(", ").join(p["bills"]), "agency": _named(p, locale, "agency")}
     if p.get("autopay"):
         subject = _("Auto-pay paid a bill")

@@ -23,6 +23,7 @@ from portal.risk.checks import RiskBlocked
 from portal.wallet.errors import WalletError
 from portal.wallet.factory import wallet_service
 from portal.wallet.resident import ensure_wallet
+from portal.wallet.service import spending_refusal
 from portal.web import not_found, render_error, same_site_path
 
 bp = Blueprint("payments", __name__, url_prefix="/payments")
@@ -115,8 +116,11 @@ def _review_page(quote, problem: str | None = None, status: int = 200, field: st
     token = checkout.sign_quote(quote, current_user.id, offer.discount_fen if offer else 0)
     balance = ensure_wallet(wallet_service(session), current_user)
     available = balance.available_fen
-    # A frozen wallet gets no pay button: the page says so, in the words the refusal would use.
+    # A frozen wallet gets no pay button: the page says so, in the words the refusal would use. So does
+    # a total over the wallet's limits (topping up cannot help there); short of funds, it says to top up.
     frozen = WalletError("wallet_frozen").message if balance.frozen else None
+    wanted = quote.total_due_fen - (offer.discount_fen if offer else 0)
+    refusal = spending_refusal(balance.limits, balance.left_today_fen, available, wanted)
     page = render_template(
         "payments/review.html",
         quote=quote,
@@ -127,8 +131,19 @@ def _review_page(quote, problem: str | None = None, status: int = 200, field: st
         field=field,
         available_fen=available,
         frozen=frozen,
+        short_of_funds=refusal is not None and refusal.code == "insufficient_funds",
+        over_limit=refusal.message if refusal is not None and refusal.code != "insufficient_funds" else None,
+        can_raise_limits=balance.tier == "basic",
+        back_url=_bills_page(),
     )
     return page, status
+
+
+def _bills_page() -> str:
+    """Where the resident ticked the bills (a lookup or Saved accounts), for "Cancel"; the bill index when
+    the page came from the payment pages themselves (the review shown again after a change)."""
+    back = same_site_path(request.referrer)
+    return back if back and not back.startswith("/payments/") else url_for("bills.index")
 
 
 @bp.get("/")

@@ -381,12 +381,10 @@ class WalletService(IdempotentOperations, HoldOperations, PayoutOperations, Camp
     def _check_spending(self, wallet: LedgerAccount, amount: int) -> None:
         """Per-payment limit, daily limit (Shanghai day), then the funds. Called under the wallet's lock."""
         limits = self._limits(wallet)
-        if amount > limits.per_payment_fen:
-            raise WalletError("per_payment_limit", field="amount", limit=limits.per_payment_fen)
         left = limits.per_day_fen - self._spent_today(wallet)
-        if amount > left:
-            raise WalletError("daily_limit", field="amount", limit=limits.per_day_fen, left=max(0, left))
-        self._require_available(wallet, amount)
+        refusal = spending_refusal(limits, left, wallet.balance_fen - wallet.held_fen, amount)
+        if refusal is not None:
+            raise refusal
 
     def _today(self) -> str:
         return business_day(self.clock()).isoformat()
@@ -409,3 +407,20 @@ class WalletService(IdempotentOperations, HoldOperations, PayoutOperations, Camp
             wallet_balance_fen=wallet.balance_fen,
             created_at=transfer.created_at,
         )
+
+
+def spending_refusal(
+    limits: Limits, left_today_fen: int, available_fen: int, amount: int
+) -> WalletError | None:
+    """Why paying ``amount`` would be refused, in the order the wallet checks: the per-payment limit, the
+    day's limit (Beijing time), then the funds; None when it would go through. The payment review page
+    asks it too, so a resident learns of a limit before confirming, in the words the refusal uses."""
+    if amount > limits.per_payment_fen:
+        return WalletError("per_payment_limit", field="amount", limit=limits.per_payment_fen)
+    if amount > left_today_fen:
+        return WalletError(
+            "daily_limit", field="amount", limit=limits.per_day_fen, left=max(0, left_today_fen)
+        )
+    if amount > available_fen:
+        return WalletError("insufficient_funds", field="amount", available=available_fen, amount=amount)
+    return None

@@ -93,6 +93,25 @@ def test_a_resident_cannot_remove_someone_elses_account(client, db, setup):
     assert db.get(SavedAccount, account.id) is not None
 
 
+def test_removing_a_saved_account_asks_once_more_then_removes_it(client, db, setup):
+    login(client, UserFactory().phone)
+    client.get("/language/en")
+    save(client, "/bills/water-mine/save", {"account_reference": "3100200300", "nickname": "Home"})
+    account_id = db.scalar(select(SavedAccount.id))
+    path = f"/bills/mine/{account_id}/delete"
+
+    asked = submit(client, path, {}, page="/bills/mine")
+
+    assert asked.status_code == 200 and "Remove the saved account “Home”?" in asked.get_data(as_text=True)
+    assert 'href="/bills/mine"' in asked.get_data(as_text=True)  # Cancel goes back
+    db.expire_all()
+    assert db.get(SavedAccount, account_id) is not None
+    done = submit(client, path, {"confirmed": "yes"}, page="/bills/mine")
+    assert done.status_code == 302 and done.headers["Location"].endswith("/bills/mine")
+    db.expire_all()
+    assert db.get(SavedAccount, account_id) is None
+
+
 def test_saving_needs_valid_details_and_a_login(client, db, setup):
     assert client.get("/bills/mine").status_code == 302
     login(client, UserFactory().phone)

@@ -10,7 +10,8 @@ from portal.receipts.models import Receipt
 from portal.wallet.factory import wallet_service
 from portal.wallet.owners import wallet_owner
 from tests.conftest import csrf_token_from
-from tests.payments.conftest import confirm_form, review
+from tests.factories import BillFactory
+from tests.payments.conftest import confirm_form, lookup_page, review
 
 
 @pytest.fixture
@@ -128,4 +129,30 @@ def test_the_language_switch_on_the_review_page_returns_to_the_page_the_bills_we
     back = client.get(unescape(switch))
 
     assert back.status_code == 302 and back.location == "/bills/water-pay?account_reference=3100200300"
+    cancel = re.search(r'<a href="([^"]+)">Cancel and go back to the bills</a>', page).group(1)
+    assert unescape(cancel) == "/bills/water-pay?account_reference=3100200300"  # where they were ticked
     assert client.get(back.location).status_code == 200  # a page that can be fetched, now in Chinese
+
+
+def test_a_total_over_the_wallet_limit_is_explained_before_confirming(client, db, water, resident):
+    BillFactory(agency=water, account_reference="3100200301", bill_no="BIG-1", amount_fen=250_000)
+    db.flush()
+
+    page = review(client, page=lookup_page(client, "/bills/water-pay?account_reference=3100200301"))
+
+    html = page.get_data(as_text=True)
+    assert "exceeds your wallet&#39;s limit of ¥2,000.00 per payment" in html  # before any top-up advice
+    assert 'href="/account/identity"' in html and "Top up your wallet first" not in html
+    assert "Confirm and pay from my wallet" not in html  # a fixed amount: paying cannot go through
+
+
+def test_a_total_within_the_limits_but_over_the_balance_says_to_top_up(client, db, water, resident):
+    BillFactory(agency=water, account_reference="3100200301", bill_no="MID-1", amount_fen=150_000)
+    db.flush()
+
+    html = review(client, page=lookup_page(client, "/bills/water-pay?account_reference=3100200301")).get_data(
+        as_text=True
+    )
+
+    assert "Top up your wallet first" in html and "per payment" not in html
+    assert "Confirm and pay from my wallet" in html

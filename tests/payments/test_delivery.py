@@ -83,10 +83,12 @@ def test_verification_page_tells_genuine_edited_and_forged_receipts_apart(app, c
 
     ok = client.get(f"/receipts/verify/{genuine}")
     assert ok.status_code == 200 and "This receipt is genuine" in ok.get_data(as_text=True)
-    assert "¥20.00" in ok.get_data(as_text=True)
+    assert "¥20.00" in ok.get_data(as_text=True) and "¥20.00</strong> (" in ok.get_data(as_text=True)
     for token in (edited, forged):
         page = client.get(f"/receipts/verify/{token}")
         assert page.status_code == 404 and "could not be verified" in page.get_data(as_text=True)
+    client.get("/language/zh_CN")
+    assert "¥20.00</strong>（贰拾元整）" in client.get(f"/receipts/verify/{genuine}").get_data(as_text=True)
 
 
 def test_agency_down_for_a_while_then_back_gets_the_confirmation_once(

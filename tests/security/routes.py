@@ -135,7 +135,9 @@ ROUTES: dict[tuple[str, str], Route] = {
         {"account_reference": "3100200300", "nickname": "Home"},
     ),
     ("bills.mine", "GET"): Route("/bills/mine", RESIDENT_ONLY),
-    ("bills.delete", "POST"): Route("/bills/mine/{account}/delete", "anon:login res:302 res2:404 staff:403"),
+    ("bills.delete", "POST"): Route(
+        "/bills/mine/{account}/delete", "anon:login res:302 res2:404 staff:403", {"confirmed": "yes"}
+    ),
     ("bills.autopay", "GET"): Route("/bills/mine/{account}/autopay", "anon:login res:200 res2:404 staff:403"),
     ("bills.autopay", "POST"): Route(
         "/bills/mine/{account}/autopay",
