@@ -96,8 +96,8 @@ def test_turn_on_auto_pay_and_read_the_notices(page, autopay_portal):
         run_worker(app)  # the payment, after the reminder
         page.goto(base + "/notices/")
         expect(page.get_by_text("You have 2 unread notices.")).to_be_visible()
-        expect(page.get_by_role("heading", name="New Auto-pay paid a bill")).to_be_visible()
-        expect(page.get_by_role("heading", name="New A bill is due soon")).to_be_visible()
+        expect(page.get_by_role("heading", name="Unread Auto-pay paid a bill")).to_be_visible()
+        expect(page.get_by_role("heading", name="Unread A bill is due soon")).to_be_visible()
         assert_accessible(page)
         page.get_by_role("button", name="Mark every notice as read").click()
         expect(page.get_by_text("You have 0 unread notices.")).to_be_visible()

@@ -144,6 +144,7 @@ def test_a_total_over_the_wallet_limit_is_explained_before_confirming(client, db
     assert "exceeds your wallet&#39;s limit of ¥2,000.00 per payment" in html  # before any top-up advice
     assert 'href="/account/identity"' in html and "Top up your wallet first" not in html
     assert "Confirm and pay from my wallet" not in html  # a fixed amount: paying cannot go through
+    assert "Pay fewer bills" not in html and "Pay less of this bill" not in html  # one bill, fixed amount
 
 
 def test_a_total_within_the_limits_but_over_the_balance_says_to_top_up(client, db, water, resident):
