@@ -6,7 +6,7 @@ from flask import Blueprint, Flask, current_app, has_request_context, redirect, 
 from flask_babel import get_locale
 
 from portal.extensions import babel
-from portal.web import safe_next_url, same_site_path
+from portal.web import referring_page, safe_next_url
 
 LOCALE_COOKIE = "portal_lang"
 LOCALE_COOKIE_MAX_AGE = 365 * 24 * 3600
@@ -37,10 +37,10 @@ def current_locale() -> str:
 def switch_back_path() -> str:
     """Where the language switch returns to: this page; or, on a page that answered a form (it cannot be
     fetched again: the payment review, a form shown again with its errors), the page the form was sent
-    from, else the home page."""
+    from when that can be fetched, else the home page."""
     if request.method == "GET":
         return request.full_path.rstrip("?")
-    return same_site_path(request.referrer) or url_for("main.index")
+    return referring_page() or url_for("main.index")
 
 
 @bp.get("/language/<locale>")

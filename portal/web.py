@@ -8,11 +8,11 @@ import secrets
 from typing import NoReturn
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, g, has_request_context, render_template, request
+from flask import Flask, abort, current_app, g, has_request_context, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed, NotFound
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -89,6 +89,25 @@ def same_site_path(url: str | None) -> str | None:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
+def referring_page() -> str | None:
+    """The page of this site the request came from, if it can be fetched again (a GET route): where to send
+    a visitor back from a page that answered a form. A form's own POST-only address is not one."""
+    path = same_site_path(request.referrer)
+    if path is None:
+        return None
+    route = urlsplit(path).path.removeprefix(request.script_root) or "/"
+    adapter = current_app.create_url_adapter(request)
+    try:
+        page = adapter.match(route, method="GET")[0]
+    except (NotFound, MethodNotAllowed):
+        return None
+    try:  # /payments/review is a form's address, though GET finds /payments/<reference> there
+        form = adapter.match(route, method="POST")[0]
+    except (NotFound, MethodNotAllowed):
+        form = page
+    return path if form == page else None
+
+
 def init_app(app: Flask) -> None:
     from portal.clock import local_time
     from portal.money import chinese_capitals, format_fen, plain_yuan
@@ -150,8 +169,6 @@ def _unexpected_error(error: Exception):
     if isinstance(error, HTTPException):
         return _http_error(error)
     # Logged with its request id so support can find it; the resident sees no internals.
-    from flask import current_app
-
     current_app.logger.exception("unhandled error: %s", error)
     return render_error(InternalServerError.code)
 

@@ -49,13 +49,18 @@ class AccountBills:
 def lookup_agencies(session: Session) -> list[tuple[Agency, AgencyAdapter]]:
     """Enabled agencies that have an adapter, in the order residents know from their bills."""
     agencies = in_display_order(session.scalars(select(Agency).where(Agency.is_enabled)))
-    pairs = [(agency, adapter_for(agency, AdapterContext(session=get_session))) for agency in agencies]
+    pairs = [(agency, _adapter(agency)) for agency in agencies]
     return [(agency, adapter) for agency, adapter in pairs if adapter is not None]
+
+
+def can_be_looked_up(agency: Agency) -> bool:
+    """Whether an adapter serves the agency now (its lookup page exists)."""
+    return _adapter(agency) is not None
 
 
 def find_agency(session: Session, code: str) -> tuple[Agency, AgencyAdapter] | None:
     agency = session.scalar(select(Agency).where(Agency.code == code))
-    adapter = adapter_for(agency, AdapterContext(session=get_session)) if agency is not None else None
+    adapter = _adapter(agency) if agency is not None else None
     return (agency, adapter) if adapter is not None else None
 
 
@@ -63,8 +68,13 @@ def find_agency_to_show(code: str) -> tuple[AgencySnapshot, AgencyAdapter] | Non
     """As find_agency, from the process's copy of the agency rows (portal/agencies/cache.py): for the
     lookup page, which only shows bills. Paying and saving accounts use find_agency."""
     agency = agency_cache().get(get_session, code)
-    adapter = adapter_for(agency, AdapterContext(session=get_session)) if agency is not None else None
+    adapter = _adapter(agency) if agency is not None else None
     return (agency, adapter) if adapter is not None else None
+
+
+def _adapter(agency: Agency | AgencySnapshot) -> AgencyAdapter | None:
+    # Adapters in this process read the portal's database through the request's session.
+    return adapter_for(agency, AdapterContext(session=get_session))
 
 
 def lookup(adapter: AgencyAdapter, values: dict[str, str]) -> list[BillView]:

@@ -18,7 +18,7 @@ def index():
     agencies = agency_services.enabled_agencies(get_session())
     utilities = [agency for agency in agencies if agency.category.is_utility]
     others = [agency for agency in agencies if not agency.category.is_utility]
-    can_look_up = {agency.code for agency, _adapter in bill_services.lookup_agencies(get_session())}
+    can_look_up = {agency.code for agency in agencies if bill_services.can_be_looked_up(agency)}
     return render_template("main/index.html", utilities=utilities, others=others, can_look_up=can_look_up)
 
 

@@ -24,7 +24,7 @@ from portal.wallet.errors import WalletError
 from portal.wallet.factory import wallet_service
 from portal.wallet.resident import ensure_wallet
 from portal.wallet.service import spending_refusal
-from portal.web import not_found, render_error, same_site_path
+from portal.web import not_found, referring_page, render_error
 
 bp = Blueprint("payments", __name__, url_prefix="/payments")
 
@@ -51,7 +51,7 @@ def review():
         quote = checkout.quote(get_session(), selections, current_locale())
     except PortalError as error:
         flash(error.message, "error")
-        return redirect(same_site_path(request.referrer) or url_for("bills.index"))
+        return redirect(referring_page() or url_for("bills.index"))
     return _review_page(quote)
 
 
@@ -134,16 +134,9 @@ def _review_page(quote, problem: str | None = None, status: int = 200, field: st
         short_of_funds=refusal is not None and refusal.code == "insufficient_funds",
         over_limit=refusal.message if refusal is not None and refusal.code != "insufficient_funds" else None,
         can_raise_limits=balance.tier == "basic",
-        back_url=_bills_page(),
+        back_url=referring_page() or url_for("bills.index"),  # where the bills were ticked
     )
     return page, status
-
-
-def _bills_page() -> str:
-    """Where the resident ticked the bills (a lookup or Saved accounts), for "Cancel"; the bill index when
-    the page came from the payment pages themselves (the review shown again after a change)."""
-    back = same_site_path(request.referrer)
-    return back if back and not back.startswith("/payments/") else url_for("bills.index")
 
 
 @bp.get("/")

@@ -157,3 +157,11 @@ def test_a_total_within_the_limits_but_over_the_balance_says_to_top_up(client, d
 
     assert "Top up your wallet first" in html and "per payment" not in html
     assert "Confirm and pay from my wallet" in html
+
+
+def test_a_review_shown_again_after_confirm_sends_back_to_a_page_that_can_be_fetched(client, water, resident):
+    # The review shown again by /payments/confirm came from /payments/review, which is POST-only.
+    page = review(client, referer="http://localhost/payments/review").get_data(as_text=True)
+
+    assert '<a href="/bills/">Cancel and go back to the bills</a>' in page
+    assert 'href="/language/zh_CN?next=/"' in page
