@@ -120,6 +120,7 @@ def db(app) -> Iterator[Session]:
     session.close()
     transaction.rollback()
     connection.close()
+    forget_codes(app.config["DATABASE_URL"])
 
 
 @pytest.fixture
@@ -144,20 +145,30 @@ def submit(client, path: str, data: dict, page: str | None = None, **kwargs):
     return client.post(path, data={**data, "csrf_token": csrf_token_from(html)}, **kwargs)
 
 
-_used_steps: dict[str, int] = {}
+# The last step each login used, by (database, who): the portal refuses a step it has accepted before.
+_used_steps: dict[tuple[str | None, str], int] = {}
 
 
-def totp_code(secret: str, who: str) -> str:
+def totp_code(secret: str, who: str, database: str | None = None) -> str:
     """The authenticator's code for ``who``, as a person would type it: never one the portal has already
     accepted. The portal also takes the step after its own, so a second login within a step may use the
     next step's code; a third waits for a new step, like a person waiting for the app's next code. (The
-    step before is accepted too, but a step may end between computing the code and checking it.)"""
+    step before is accepted too, but a step may end between computing the code and checking it.)
+    ``database`` is where the portal remembers the step; what a rolled-back test wrote is forgotten with
+    it (see ``forget_codes``), so the next test need not wait for a new step."""
     totp = pyotp.TOTP(secret)
-    step = max(totp.timecode(time.time()), _used_steps.get(who, -1) + 1)
+    key = (database, who)
+    step = max(totp.timecode(time.time()), _used_steps.get(key, -1) + 1)
     while step > totp.timecode(time.time()) + 1:
         time.sleep(0.5)
-    _used_steps[who] = step
+    _used_steps[key] = step
     return totp.generate_otp(step)
+
+
+def forget_codes(database: str) -> None:
+    """The test transaction on ``database`` was rolled back: so were the steps its logins recorded."""
+    for key in [key for key in _used_steps if key[0] == database]:
+        del _used_steps[key]
 
 
 def login(
@@ -171,7 +182,8 @@ def login(
     response = submit(client, "/account/login", {"identifier": identifier, "password": password})
     assert response.status_code == 302, response.get_data(as_text=True)
     if response.headers["Location"] == "/account/two-factor":
-        response = submit(client, "/account/two-factor", {"code": totp_code(totp_secret, identifier)})
+        code = totp_code(totp_secret, identifier, client.application.config["DATABASE_URL"])
+        response = submit(client, "/account/two-factor", {"code": code})
         assert response.status_code == 302, response.get_data(as_text=True)
     return response
 
