@@ -6,6 +6,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
 SANDBOX_PORT ?= 5100
+# Test processes per leg (pytest-xdist); a test file stays on one worker, so its module fixtures (live
+# servers, their databases) are built once.
+TEST_WORKERS ?= 2
+PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadfile
 export FLASK_APP := portal
 
 RUN_DEBS := python3-venv libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk
@@ -65,8 +69,8 @@ postgres:
 	@.ci/postgres-up
 
 test: test-system-deps $(VENV)/.installed-dev translations lint postgres
-	$(BIN)/pytest --db sqlite
-	$(BIN)/pytest --db postgresql
+	$(BIN)/pytest --db sqlite $(PYTEST_PARALLEL) --durations=30
+	$(BIN)/pytest --db postgresql $(PYTEST_PARALLEL) --durations=30
 
 bench: $(VENV)/.installed-dev translations postgres
 	@.ci/debian-packages $(BENCH_DEBS)

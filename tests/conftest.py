@@ -7,7 +7,6 @@ import os
 import re
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import date
 
@@ -17,17 +16,15 @@ import hypothesis  # noqa: F401
 import pyotp
 import pytest
 from flask import Flask
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
 from config import TestingConfig
-from portal import create_app, migrate
+from portal import create_app
 from portal.agencies.sandbox import create_sandbox_app
-from tests import factories
+from tests import databases, factories
 
-DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+_TEMPLATE = pytest.StashKey["databases.Template"]()
 _CSRF_INPUT = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
 
 
@@ -44,22 +41,28 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"database backend: {config.getoption('--db')}"
 
 
-def _create_postgres_database(server_url: str) -> tuple[str, str]:
-    """A database of this run's own on the server; returns (url, name)."""
-    name = f"portal_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    url = make_url(server_url).set(database=name)
-    return url.render_as_string(hide_password=False), name
+def pytest_configure(config: pytest.Config) -> None:
+    if hasattr(config, "workerinput"):  # an xdist worker: the controller built the template
+        return
+    config.stash[_TEMPLATE] = databases.Template.build(config.getoption("--db"))
 
 
-def _drop_postgres_database(server_url: str, name: str) -> None:
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+def pytest_unconfigure(config: pytest.Config) -> None:
+    template = config.stash.get(_TEMPLATE, None)
+    if template is not None:
+        template.drop()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    """xdist: every worker copies the one template the controller migrated."""
+    node.workerinput["portal_template_url"] = node.config.stash[_TEMPLATE].url
+
+
+def _template(config: pytest.Config) -> databases.Template:
+    if hasattr(config, "workerinput"):
+        return databases.Template(config.getoption("--db"), config.workerinput["portal_template_url"])
+    return config.stash[_TEMPLATE]
 
 
 @pytest.fixture(scope="session")
@@ -68,29 +71,18 @@ def backend(pytestconfig: pytest.Config) -> str:
 
 
 @pytest.fixture(scope="session")
-def make_database(backend: str, tmp_path_factory: pytest.TempPathFactory):
-    """Creates empty databases of the run's backend; every one is dropped at the end of the run."""
-    server_url = os.environ.get("TEST_DATABASE_URL") or DEFAULT_POSTGRES_URL
-    created: list[str] = []
-
-    def make() -> str:
-        if backend == "sqlite":
-            return f"sqlite:///{tmp_path_factory.mktemp('db') / 'portal.sqlite3'}"
-        url, name = _create_postgres_database(server_url)
-        created.append(name)
-        return url
-
-    yield make
-    for name in created:
-        _drop_postgres_database(server_url, name)
+def make_database(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory):
+    """``make_database()`` gives a new database at the newest migration (a copy of the run's migrated
+    template); ``make_database(migrated=False)`` an empty one. Every one is dropped at the end."""
+    made = databases.Databases(_template(pytestconfig), tmp_path_factory.mktemp("db"))
+    yield made.make
+    made.drop_all()
 
 
 @pytest.fixture(scope="session")
 def database_url(make_database) -> str:
-    """The run's database, migrated to head by the real migrations."""
-    url = make_database()
-    migrate.upgrade(url)
-    return url
+    """The database most tests share, each in a transaction rolled back at its end."""
+    return make_database()
 
 
 def make_config(database_url: str, **overrides) -> TestingConfig:

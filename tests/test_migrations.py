@@ -19,7 +19,7 @@ def test_models_and_migrations_agree(database_url):
 
 
 def test_migrations_downgrade_to_base_and_upgrade_again(make_database):
-    url = make_database()
+    url = make_database(migrated=False)
     migrate.upgrade(url)
     migrate.downgrade(url, "base")
     engine = create_engine(url)

@@ -88,7 +88,7 @@ def test_migration_encrypts_existing_numbers_and_drops_the_plain_column(make_dat
     keys = {"m1": key()}
     monkeypatch.setenv("IDENTITY_KEYS", encoded(*keys.items()))
     monkeypatch.setenv("IDENTITY_INDEX_KEY", "n" * 40)
-    url = make_database()
+    url = make_database(migrated=False)
     migrate.upgrade(url, "0011")
     engine = sa.create_engine(url)
     with engine.begin() as connection:

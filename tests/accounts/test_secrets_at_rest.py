@@ -163,7 +163,7 @@ def test_migration_0017_encrypts_secrets_and_saved_queries_and_downgrades(make_d
     keys = {"m1": key()}
     monkeypatch.setenv("IDENTITY_KEYS", "m1:" + base64.b64encode(keys["m1"]).decode())
     monkeypatch.setenv("IDENTITY_INDEX_KEY", "n" * 40)
-    url = make_database()
+    url = make_database(migrated=False)
     migrate.upgrade(url, "0016")
     engine = sa.create_engine(url)
     query = json.dumps({"taxpayer_id": VALID_ID}, sort_keys=True)

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import delete, select, update
 
-from portal import create_app, migrate
+from portal import create_app
 from portal.audit.models import AuditEvent
 from portal.audit.services import chain_problems, record
 from tests.conftest import make_config
@@ -102,7 +102,6 @@ def test_two_entries_swapped_are_named(db, five_entries):
 
 def test_concurrent_appends_form_one_unbroken_chain(make_database):
     url = make_database()
-    migrate.upgrade(url)
     app = create_app(make_config(url))
     database = app.extensions["portal.db"]
 

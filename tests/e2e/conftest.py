@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from config import DEFAULT_AGENCY_ADAPTERS, sandbox_agencies
-from portal import create_app, demo, migrate
+from portal import create_app, demo
 from portal.wallet.factory import wallet_service
 from tests.conftest import SANDBOX_SECRET, make_config, serve, stop
 
@@ -24,7 +24,6 @@ CHROMIUM_ARGS = [
 def live_server(make_database, sandbox):
     """The portal with the demo data, its traffic police and tax bureau on the sandbox agency server."""
     url = make_database()
-    migrate.upgrade(url)
     adapters = {**DEFAULT_AGENCY_ADAPTERS, **sandbox_agencies(sandbox, SANDBOX_SECRET)}
     app = create_app(make_config(url, AGENCY_ADAPTERS=adapters))
     with app.app_context(), app.extensions["portal.db"].write_transaction() as session:

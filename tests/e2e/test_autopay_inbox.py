@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
-from portal import create_app, migrate, worker
+from portal import create_app, worker
 from portal.accounts.models import User
 from portal.agencies.models import Agency, AgencyCategory
 from portal.bills.models import Bill
@@ -29,7 +29,6 @@ CARD = "6222020000000000018"
 @pytest.fixture(scope="module")
 def autopay_portal(make_database):
     url = make_database()
-    migrate.upgrade(url)
     # the worker pays on its next pass after the reminder (no hour of notice: the test has no hour)
     config = make_config(url, AGENCY_ADAPTERS={"auto-water": {"adapter": "local"}}, AUTOPAY_NOTICE_MINUTES=0)
     app = create_app(config)

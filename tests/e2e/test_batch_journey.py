@@ -16,7 +16,7 @@ from urllib.parse import quote
 import pytest
 from playwright.sync_api import expect
 
-from portal import create_app, migrate
+from portal import create_app
 from portal.accounts.models import Role, User
 from portal.agencies.models import Agency, AgencyCategory
 from portal.db import utcnow
@@ -39,7 +39,6 @@ _numbers = itertools.count(1)
 def batch_portal(make_database):
     """(app, base URL): the portal on a real socket with a local-adapter water agency."""
     url = make_database()
-    migrate.upgrade(url)
     app = create_app(make_config(url, AGENCY_ADAPTERS={AGENCY_CODE: {"adapter": "local"}}))
     with app.app_context(), app.extensions["portal.db"].write_transaction() as session:
         session.add(

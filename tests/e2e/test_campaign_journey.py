@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
-from portal import create_app, migrate
+from portal import create_app
 from portal.accounts.models import Role, User
 from portal.agencies.models import Agency, AgencyCategory
 from portal.bills.models import Bill
@@ -34,7 +34,6 @@ _numbers = itertools.count(1)
 @pytest.fixture(scope="module")
 def campaign_portal(make_database):
     url = make_database()
-    migrate.upgrade(url)
     # Six staff and resident logins a viewport from one address: more than the login rate limit allows.
     config = make_config(url, AGENCY_ADAPTERS={"promo-water": {"adapter": "local"}}, RATELIMIT_ENABLED=False)
     app = create_app(config)

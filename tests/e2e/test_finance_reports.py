@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 from playwright.sync_api import expect
 
-from portal import create_app, migrate
+from portal import create_app
 from portal.accounts.models import Role, User
 from portal.agencies.models import Agency, AgencyCategory
 from portal.bills.models import Bill
@@ -95,7 +95,6 @@ def _seed(app) -> None:
 @pytest.fixture(scope="module")
 def reports_portal(make_database):
     url = make_database()
-    migrate.upgrade(url)
     adapters = {"water-rep": {"adapter": "local"}, "gas-rep": {"adapter": "local"}}
     app = create_app(make_config(url, AGENCY_ADAPTERS=adapters))
     _seed(app)

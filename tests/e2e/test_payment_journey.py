@@ -19,7 +19,7 @@ import pytest
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
-from portal import create_app, migrate
+from portal import create_app
 from portal.accounts.models import Role, User
 from portal.agencies.models import Agency, AgencyCategory
 from portal.bills.models import Bill
@@ -45,7 +45,6 @@ _numbers = itertools.count(1)
 def payment_portal(make_database):
     """(app, base URL): the portal on a real socket, its receipts printing links to that socket."""
     url = make_database()
-    migrate.upgrade(url)
     app = create_app(make_config(url, AGENCY_ADAPTERS={AGENCY_CODE: {"adapter": "local"}}))
     with app.app_context(), app.extensions["portal.db"].write_transaction() as session:
         session.add(

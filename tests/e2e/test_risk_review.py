@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
-from portal import create_app, migrate
+from portal import create_app
 from portal.accounts.models import Role, User, VerificationTier
 from portal.db import utcnow
 from portal.risk.checks import check
@@ -28,7 +28,6 @@ def risk_portal(make_database):
     """(base URL, admin e-mails): one flag per viewport, raised by a top-up that trips two rules (a large
     amount, by a new account); an admin of its own for each test and viewport (a code is used once)."""
     url = make_database()
-    migrate.upgrade(url)
     app = create_app(make_config(url))
     admins = []
     with app.test_request_context(), app.extensions["portal.db"].write_transaction() as session:

@@ -10,7 +10,7 @@ import itertools
 import pytest
 from playwright.sync_api import expect
 
-from portal import create_app, migrate
+from portal import create_app
 from portal.accounts.models import Role, User
 from tests.conftest import make_config, serve, stop, totp_code
 from tests.e2e.test_account_journey import PASSWORD, assert_accessible
@@ -33,7 +33,6 @@ def enter_security_code(page, secret: str, who: str) -> None:
 def two_factor_portal(make_database):
     """(app, base URL): an empty portal on a real socket."""
     url = make_database()
-    migrate.upgrade(url)
     app = create_app(make_config(url))
     server, base_url = serve(app)
     yield app, base_url

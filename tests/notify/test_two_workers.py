@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from portal import create_app, migrate
+from portal import create_app
 from portal.agencies.models import Agency, AgencyCategory
 from portal.bills.models import Bill
 from portal.bills.services import save_account
@@ -34,7 +34,6 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def live_app(make_database):
     url = make_database()
-    migrate.upgrade(url)
     app = create_app(make_config(url, RATELIMIT_ENABLED=False))
     app.config["AGENCY_ADAPTERS"] = {**app.config["AGENCY_ADAPTERS"], "two-water": {"adapter": "local"}}
     yield app, url

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import func, select
 
-from portal import create_app, migrate
+from portal import create_app
 from portal.agencies.models import Agency, AgencyCategory
 from portal.bills.models import Bill
 from portal.payments.models import Payment
@@ -25,7 +25,6 @@ from tests.payments.conftest import CARD, confirm_form, review
 @pytest.fixture(scope="module")
 def live_app(make_database):
     url = make_database()
-    migrate.upgrade(url)
     app = create_app(make_config(url, RATELIMIT_ENABLED=False))
     app.config["AGENCY_ADAPTERS"] = {**app.config["AGENCY_ADAPTERS"], "race-water": {"adapter": "local"}}
     with app.app_context(), app.extensions["portal.db"].write_transaction() as session:

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import create_engine, func, select
 
-from portal import create_app, migrate
+from portal import create_app
 from portal.agencies.models import Agency, AgencyCategory
 from portal.bills.models import Bill
 from portal.payments.models import Payment
@@ -32,7 +32,6 @@ def live_app(make_database, backend):
     if backend != "postgresql":
         pytest.skip("row locks between real connections are what this proves; SQLite has one writer")
     url = make_database()
-    migrate.upgrade(url)
     app = create_app(make_config(url, RATELIMIT_ENABLED=False))
     app.config["AGENCY_ADAPTERS"] = {**app.config["AGENCY_ADAPTERS"], "race-promo": {"adapter": "local"}}
     database = app.extensions["portal.db"]

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import func, select
 
-from portal import create_app, migrate
+from portal import create_app
 from portal.accounts.models import Role, User
 from portal.agencies.models import Agency, AgencyCategory
 from portal.reports import settlement
@@ -26,7 +26,6 @@ DAY = date(2026, 2, 10)
 
 def test_two_officers_settling_one_day_at_once_pay_out_once(make_database):
     url = make_database()
-    migrate.upgrade(url)
     app = create_app(make_config(url, RATELIMIT_ENABLED=False))
     database = app.extensions["portal.db"]
     try:

@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal import create_app, migrate
+from portal import create_app
 from portal.agencies.models import AgencyCategory
 from portal.batches import services as batches
 from portal.bills import services as bills
@@ -198,7 +198,6 @@ def _build(app: Flask) -> dict[str, object]:
 @pytest.fixture(scope="package")
 def world(make_database) -> World:
     url = make_database()
-    migrate.upgrade(url)
     adapters = {"sec-water": {"adapter": "local"}, "sec-gas": {"adapter": "local"}}
     app = create_app(make_config(url, WALLET_API_CLIENTS={API_CLIENT: API_SECRET}))
     app.config["AGENCY_ADAPTERS"] = {**app.config["AGENCY_ADAPTERS"], **adapters}

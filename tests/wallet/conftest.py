@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from portal import create_app, migrate
+from portal import create_app
 from portal.wallet.factory import wallet_service
 from portal.wallet.http_client import HttpWalletClient
 from tests.conftest import make_config, serve, stop
@@ -26,7 +26,6 @@ def wallet(app, db):
 def wallet_server(make_database):
     """A separate portal process-alike serving the wallet API on 127.0.0.1, with its own database."""
     url = make_database()
-    migrate.upgrade(url)
     app = create_app(make_config(url, WALLET_API_CLIENTS={API_CLIENT: API_SECRET}))
     server, base_url = serve(app)
     yield app, base_url

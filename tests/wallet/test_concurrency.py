@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import func, select, text
 
-from portal import create_app, migrate
+from portal import create_app
 from portal.wallet.errors import IdempotencyConflict, WalletError
 from portal.wallet.factory import wallet_service
 from portal.wallet.models import AccountKind, IdempotencyRecord, LedgerAccount, Transfer
@@ -28,7 +28,6 @@ SOAK_SECONDS = float(os.environ.get("WALLET_SOAK_SECONDS", "30"))
 @pytest.fixture(scope="module")
 def live_app(make_database):
     url = make_database()
-    migrate.upgrade(url)
     app = create_app(make_config(url))
     yield app
     app.extensions["portal.db"].dispose()

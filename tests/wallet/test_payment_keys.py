@@ -78,7 +78,6 @@ def test_downgrade_moves_the_keys_on_transfers_into_records(make_database, backe
     if backend != "postgresql":
         pytest.skip("only PostgreSQL's one-statement payment keeps keys on transfers")
     url = make_database()
-    migrate.upgrade(url)
     app = create_app(make_config(url))
     same = key()
     with app.test_request_context(), app.extensions["portal.db"].write_transaction() as session:
