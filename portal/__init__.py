@@ -31,11 +31,12 @@ def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
     if isinstance(config, Mapping):
         app.config.from_mapping(config)
 
-    from portal import db, extensions, i18n, web
+    from portal import db, extensions, i18n, input_guard, web
 
     web.init_logging(app)
     db.init_app(app)
     web.init_app(app)  # first, so the request id exists even for requests CSRF or the limiter refuse
+    input_guard.init_app(app)
     extensions.csrf.init_app(app)
     extensions.limiter.init_app(app)
     i18n.init_app(app)

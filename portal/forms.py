@@ -6,17 +6,17 @@ from datetime import date
 
 from flask import render_template, request
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms.validators import ValidationError
 
 from portal.errors import PortalError
+from portal.input_guard import PortalForm
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(PortalForm):
     """Only a CSRF token: for buttons that change state (log out, disable a user)."""
 
 
-def attach_error(form: FlaskForm, error: PortalError) -> None:
+def attach_error(form: PortalForm, error: PortalError) -> None:
     """Show a service's refusal next to the field it concerns, or in the summary when it has none."""
     field = getattr(form, error.field, None) if error.field else None
     if field is not None:

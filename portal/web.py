@@ -162,7 +162,7 @@ def _csrf_error(_error: CSRFError):
 def _http_error(error: HTTPException):
     if error.code is None or error.code < 400:
         return error
-    return render_error(error.code)
+    return render_error(error.code, error.description if getattr(error, "shown_to_visitor", False) else None)
 
 
 def _unexpected_error(error: Exception):

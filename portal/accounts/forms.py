@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from portal.accounts import identity
 from portal.accounts.passwords import MAX_LENGTH, MIN_LENGTH
+from portal.input_guard import PortalForm
 
 
 def mobile_or_email(_form, field) -> None:
@@ -76,7 +76,7 @@ def confirm_password_field() -> PasswordField:
     )
 
 
-class LoginForm(FlaskForm):
+class LoginForm(PortalForm):
     identifier = StringField(
         _l("Mobile number or e-mail address"),
         validators=[DataRequired(_l("Enter your mobile number or e-mail address.")), IDENTIFIER_LENGTH],
@@ -92,7 +92,7 @@ class LoginForm(FlaskForm):
     )
 
 
-class RegistrationForm(FlaskForm):
+class RegistrationForm(PortalForm):
     identifier = StringField(
         _l("Mobile number or e-mail address"),
         description=_l("A mainland mobile number such as 138 0013 8000, or an e-mail address."),
@@ -121,7 +121,7 @@ class RegistrationForm(FlaskForm):
     )
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(PortalForm):
     current_password = PasswordField(
         _l("Current password"),
         validators=[DataRequired(_l("Enter your current password."))],
@@ -139,7 +139,7 @@ class UnechoedStringField(StringField):
         return ""
 
 
-class IdentityForm(FlaskForm):
+class IdentityForm(PortalForm):
     real_name = StringField(
         _l("Real name"),
         description=_l("As printed on your resident identity card."),
@@ -157,7 +157,7 @@ class IdentityForm(FlaskForm):
     )
 
 
-class StaffForm(FlaskForm):
+class StaffForm(PortalForm):
     email = StringField(
         _l("E-mail address"),
         validators=[
@@ -179,7 +179,7 @@ class StaffForm(FlaskForm):
     )
 
 
-class TwoFactorCodeForm(FlaskForm):
+class TwoFactorCodeForm(PortalForm):
     code = StringField(
         _l("Security code"),
         description=_l("The 6-digit code your authenticator app shows now."),
@@ -196,7 +196,7 @@ class TwoFactorCodeForm(FlaskForm):
     )
 
 
-class RecoveryCodeForm(FlaskForm):
+class RecoveryCodeForm(PortalForm):
     recovery_code = StringField(
         _l("Recovery code"),
         description=_l("One of the codes you saved when you set up two-factor, like 4k7m-x2pq-9d3f."),
@@ -208,7 +208,7 @@ class RecoveryCodeForm(FlaskForm):
     )
 
 
-class PasswordCheckForm(FlaskForm):
+class PasswordCheckForm(PortalForm):
     """Re-entering the password before a change to how the account logs in."""
 
     password = PasswordField(
@@ -221,12 +221,12 @@ class PasswordCheckForm(FlaskForm):
     )
 
 
-class StaffRoleForm(FlaskForm):
+class StaffRoleForm(PortalForm):
     role = role_field()
     agency = agency_field()
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(PortalForm):
     identifier = StringField(
         _l("Mobile number or e-mail address"),
         description=_l("The one you log in with. We send the link there."),
@@ -235,6 +235,6 @@ class ForgotPasswordForm(FlaskForm):
     )
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(PortalForm):
     password = new_password_field()
     confirm = confirm_password_field()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 
+from portal.input_guard import PortalForm
 
-class UploadForm(FlaskForm):
+
+class UploadForm(PortalForm):
     file = FileField(
         _l("Bill file (.csv or .xlsx)"),
         description=_l(

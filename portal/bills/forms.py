@@ -6,7 +6,6 @@ from functools import lru_cache
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from wtforms import BooleanField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
@@ -14,10 +13,11 @@ from wtforms.widgets import TextInput
 from wtforms.widgets.core import clean_key
 
 from portal.agencies.base import AgencyAdapter, QueryField
+from portal.input_guard import PortalForm
 from portal.wallet.forms import AmountField
 
 
-class _LookupForm(FlaskForm):
+class _LookupForm(PortalForm):
     class Meta:
         csrf = False  # a GET lookup changes nothing
 
@@ -89,7 +89,7 @@ def query_values(adapter: AgencyAdapter, form) -> dict[str, str]:
     return {field.name: field.normalise(form[field.name].data) or "" for field in adapter.fields}
 
 
-class SaveAccountForm(FlaskForm):
+class SaveAccountForm(PortalForm):
     nickname = StringField(
         _l("Nickname"),
         description=_l("For example: home, parents' flat, my car."),
@@ -100,7 +100,7 @@ class SaveAccountForm(FlaskForm):
     )
 
 
-class AutopayForm(FlaskForm):
+class AutopayForm(PortalForm):
     """Auto-pay of one saved account: on or off, and the most it may pay in a month."""
 
     enabled = BooleanField(_l("Pay this account's bills automatically"))

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField
 
+from portal.input_guard import PortalForm
 
-class PreferencesForm(FlaskForm):
+
+class PreferencesForm(PortalForm):
     reminders = BooleanField(
         _l("Remind me before a bill of a saved account falls due"),
         description=_l("Accounts with auto-pay on are always reminded before they are paid."),

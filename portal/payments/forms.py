@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from portal.input_guard import PortalForm
 from portal.wallet.forms import AmountField
 
 
-class FindPaymentForm(FlaskForm):
+class FindPaymentForm(PortalForm):
     class Meta:
         csrf = False  # a GET search that changes nothing
 
@@ -21,7 +21,7 @@ class FindPaymentForm(FlaskForm):
     )
 
 
-class RefundForm(FlaskForm):
+class RefundForm(PortalForm):
     amount = AmountField(
         _l("Amount to refund (yuan)"),
         validators=[DataRequired(_l("Enter an amount."))],

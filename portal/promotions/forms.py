@@ -5,13 +5,13 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, RadioField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.forms import within_service_years
+from portal.input_guard import PortalForm
 from portal.promotions.models import CampaignRule
 from portal.wallet.forms import AmountField
 
@@ -47,7 +47,7 @@ class PercentField(StringField):
         self.basis_points = int(basis_points)
 
 
-class CampaignForm(FlaskForm):
+class CampaignForm(PortalForm):
     name_zh = StringField(
         _l("Name in Chinese"), validators=[DataRequired(_l("Enter the Chinese name.")), Length(max=60)]
     )

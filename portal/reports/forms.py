@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Optional, ValidationError
 
 from portal.agencies.models import CATEGORY_LABELS
 from portal.forms import within_service_years
+from portal.input_guard import PortalForm
 from portal.payments.labels import PAYMENT_STATE_LABELS
 from portal.payments.models import PaymentState
 from portal.reports.collections import CHANNEL_LABELS
@@ -17,7 +17,7 @@ from portal.reports.collections import CHANNEL_LABELS
 MAX_RANGE_DAYS = 3660  # ten years: any real question, and day bounds that stay inside datetimes
 
 
-class DateRangeForm(FlaskForm):
+class DateRangeForm(PortalForm):
     class Meta:
         csrf = False  # a GET filter changes nothing
 
@@ -55,7 +55,7 @@ def _choices(everything: str, pairs: list[tuple[str, str]]) -> list[SelectChoice
     return [SelectChoice("", everything)] + [SelectChoice(value, label) for value, label in pairs]
 
 
-class SettlementDayForm(FlaskForm):
+class SettlementDayForm(PortalForm):
     class Meta:
         csrf = False  # a GET filter changes nothing
 
@@ -65,6 +65,6 @@ class SettlementDayForm(FlaskForm):
         within_service_years(field)
 
 
-class SettleForm(FlaskForm):
+class SettleForm(PortalForm):
     agency = HiddenField(validators=[DataRequired()])
     day = HiddenField(validators=[DataRequired()])

@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 
 from portal.db import get_database, get_session, utcnow
 from portal.extensions import csrf
+from portal.input_guard import forbidden_text
 from portal.wallet import signing
 from portal.wallet.errors import SpoiltTransaction, WalletBusy, WalletError
 from portal.wallet.factory import wallet_service
@@ -113,6 +114,10 @@ def _body() -> dict[str, Any]:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise ApiError(400, "bad_request", "the body must be a JSON object")
+    if forbidden_text(data):
+        raise ApiError(
+            400, "invalid_characters", "text in the body holds control characters or lone surrogates"
+        )
     return data
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from portal.forms import within_service_years
+from portal.input_guard import PortalForm
 from portal.money import AmountError, parse_amount
 
 
@@ -29,7 +29,7 @@ class AmountField(StringField):
         self.fen = fen
 
 
-class MoneyMoveForm(FlaskForm):
+class MoneyMoveForm(PortalForm):
     amount = AmountField(
         _l("Amount (yuan)"),
         description=_l("For example 200 or 88.50."),
@@ -40,7 +40,7 @@ class MoneyMoveForm(FlaskForm):
     idempotency_key = HiddenField(validators=[DataRequired(), Length(min=16, max=64)])
 
 
-class LinkCardForm(FlaskForm):
+class LinkCardForm(PortalForm):
     card_number = StringField(
         _l("Bank card number"),
         description=_l("16 to 19 digits, as printed on the card. Spaces are fine."),
@@ -49,7 +49,7 @@ class LinkCardForm(FlaskForm):
     )
 
 
-class StatementFilterForm(FlaskForm):
+class StatementFilterForm(PortalForm):
     class Meta:
         csrf = False  # a GET filter changes nothing
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from tests.security.conftest import World
+import secrets
+import time
+
+from portal.wallet import signing
+from tests.security.conftest import API_CLIENT, API_SECRET, World
 
 FIXED_REQUEST_ID = "security-matrix-0001"  # error pages show the request id: fixed, two pages compare
 
@@ -45,3 +49,16 @@ def outcome(response) -> str:
 
 def body(response) -> str:
     return response.get_data(as_text=True)
+
+
+def api_headers(method: str, path: str, query: str, body: bytes) -> dict[str, str]:
+    """Headers of a wallet API call signed as the world's API client, with a fresh idempotency key."""
+    timestamp, nonce, key = str(int(time.time())), secrets.token_hex(16), secrets.token_hex(8)
+    return {
+        signing.CLIENT_HEADER: API_CLIENT,
+        signing.TIMESTAMP_HEADER: timestamp,
+        signing.NONCE_HEADER: nonce,
+        signing.IDEMPOTENCY_HEADER: key,
+        signing.SIGNATURE_HEADER: signing.sign(API_SECRET, method, path, query, timestamp, nonce, key, body),
+        "Content-Type": "application/json",
+    }
