@@ -16,13 +16,14 @@ RUN_DEBS := python3-venv libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fo
 TEST_DEBS := $(RUN_DEBS) chromium poppler-utils
 BENCH_DEBS := $(TEST_DEBS) wrk
 
-.PHONY: run test lint bench system-deps test-system-deps postgres translations translations-update migrate seed clean help
+.PHONY: run test lint bench fuzz system-deps test-system-deps postgres translations translations-update migrate seed clean help
 
 help:
 	@echo "make run    serve the portal on http://127.0.0.1:$(PORT) (SQLite under instance/)"
 	@echo "make test   lint, then the whole suite on SQLite and on PostgreSQL"
 	@echo "make lint   ruff, bandit"
 	@echo "make bench  benchmarks (JSON on stdout)"
+	@echo "make fuzz   the every-route fuzz test at length (FUZZ_EXAMPLES=500 per route) on PostgreSQL"
 
 system-deps:
 	@.ci/debian-packages $(RUN_DEBS)
@@ -71,6 +72,9 @@ postgres:
 test: test-system-deps $(VENV)/.installed-dev translations lint postgres
 	$(BIN)/pytest --db sqlite $(PYTEST_PARALLEL) --durations=30
 	$(BIN)/pytest --db postgresql $(PYTEST_PARALLEL) --durations=30
+
+fuzz: test-system-deps $(VENV)/.installed-dev translations postgres
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-500} $(BIN)/pytest --db postgresql $(PYTEST_PARALLEL) tests/security/test_fuzz.py
 
 bench: $(VENV)/.installed-dev translations postgres
 	@.ci/debian-packages $(BENCH_DEBS)

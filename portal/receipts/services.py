@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from portal.accounts.identity import mask_name
@@ -33,6 +35,33 @@ def issue_receipt(
     session.add(receipt)
     session.flush()  # the outbox message that renders it names the receipt by id
     return receipt
+
+
+@dataclass(frozen=True)
+class RefundStanding:
+    """What has been refunded of a payment receipt since it was issued: a verifier must be told."""
+
+    refunded_fen: int
+    last_refunded_at: datetime | None
+    still_paid_fen: int
+
+    @property
+    def in_full(self) -> bool:
+        return self.refunded_fen > 0 and self.still_paid_fen <= 0
+
+
+def refund_standing(session: Session, receipt: Receipt) -> RefundStanding | None:
+    """None for a refund receipt, or a payment receipt of which nothing was refunded."""
+    if receipt.kind is not ReceiptKind.PAYMENT:
+        return None
+    refunded, last = session.execute(
+        select(func.coalesce(func.sum(Receipt.amount_fen), 0), func.max(Receipt.issued_at)).where(
+            Receipt.payment_id == receipt.payment_id, Receipt.kind == ReceiptKind.REFUND
+        )
+    ).one()
+    if not refunded:
+        return None
+    return RefundStanding(refunded, last, max(receipt.amount_fen - refunded, 0))
 
 
 def receipts_of(session: Session, payment: Payment) -> list[Receipt]:

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from portal.db import get_session
 from portal.receipts.models import Receipt
+from portal.receipts.services import refund_standing
 from portal.receipts.tokens import number_from_token
 
 bp = Blueprint("receipts", __name__, url_prefix="/receipts")
@@ -19,4 +20,5 @@ def verify(token: str):
     if number is not None:
         receipt = get_session().scalar(select(Receipt).where(Receipt.number == number))
     status = 200 if receipt is not None else 404
-    return render_template("receipts/verify.html", receipt=receipt), status
+    refunds = refund_standing(get_session(), receipt) if receipt is not None else None
+    return render_template("receipts/verify.html", receipt=receipt, refunds=refunds), status

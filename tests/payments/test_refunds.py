@@ -8,12 +8,14 @@ from sqlalchemy import func, select
 from portal.bills.models import Bill, StoredBillStatus
 from portal.payments.models import ItemState, OutboxMessage, Payment, PaymentState, Refund
 from portal.receipts.models import Receipt, ReceiptKind
+from portal.receipts.tokens import verification_token
 from portal.wallet.factory import wallet_service
 from portal.wallet.owners import wallet_owner
 from tests.conftest import csrf_token_from, login, logout
 from tests.factories import FinanceFactory
 from tests.payments.conftest import confirm_form, review
 
+_NOTICE = re.compile(r'<div class="notice[^>]*>.*?</div>', re.S)
 _KEY = re.compile(r'name="item(\d+)-idempotency_key" type="hidden" value="([^"]+)"')
 
 
@@ -120,3 +122,43 @@ def test_the_resident_sees_the_refund_and_its_receipt(app, client, db, paid, res
     text = "".join("".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(pdf.data)).pages)
     assert "退款凭证" in text and "贰拾元整" in text and "Paidtwice" in text and "W-2" in text
     assert "W-1" not in text  # a refund receipt lists the refunded bill only
+
+
+def _verification_page(app, client, db, paid, language="en") -> str:
+    number = db.scalar(
+        select(Receipt.number).where(Receipt.payment_id == paid.id, Receipt.kind == ReceiptKind.PAYMENT)
+    )
+    with app.app_context():
+        token = verification_token(number)
+    client.get(f"/language/{language}")
+    return client.get(f"/receipts/verify/{token}").get_data(as_text=True)
+
+
+def test_a_part_refund_is_told_on_the_verification_page_with_what_still_stands(app, client, db, paid):
+    refund(client, paid, "W-2", "20.00")
+
+    page = _verification_page(app, client, db, paid)
+
+    assert "This receipt is genuine." in page
+    assert "Part of this payment was refunded." in page
+    assert "¥20.00 was refunded to the payer" in page and "¥48.20 still stands as paid" in page
+
+
+@pytest.mark.parametrize(
+    ("language", "banner", "genuine"),
+    [
+        ("en", "Refunded: this receipt is no longer proof of payment.", "This receipt is genuine."),
+        ("zh_CN", "已退款：本凭证不再作为缴费证明。", "该凭证真实有效。"),
+    ],
+)
+def test_a_full_refund_shows_no_genuine_banner_but_not_proof_of_payment(
+    app, client, db, paid, language, banner, genuine
+):
+    refund(client, paid, "W-1", "48.20")
+    refund(client, paid, "W-2", "20.00")
+
+    page = _verification_page(app, client, db, paid, language)
+
+    notices = _NOTICE.findall(page)
+    assert any(banner in notice for notice in notices)
+    assert not any(genuine in notice for notice in notices)
