@@ -72,6 +72,15 @@ def confirm():
         return redirect(url_for("bills.index"))
     existing = services.find_by_key(session, current_user, key)
     if existing is not None:  # a double click, a refresh, back-and-resubmit: the same payment
+        if services.replay_differs(existing, _entered_amounts_if_readable(len(existing.items))):
+            flash(
+                _(
+                    "This confirmation was used already: it paid %(amount)s, as below. The amounts you "
+                    "entered this time were not used and nothing more was paid.",
+                    amount=fen(existing.total_fen),
+                ),
+                "error",
+            )
         return redirect(url_for("payments.detail", reference=existing.reference))
     try:
         fresh = checkout.quote(session, selections, current_locale(), key=key)
@@ -108,6 +117,13 @@ def _entered_amounts(count: int) -> dict[int, int | None]:
                     _("Enter an amount such as 12.50."), field=f"amount-{index}"
                 ) from error
     return entered
+
+
+def _entered_amounts_if_readable(count: int) -> dict[int, int | None] | None:
+    try:
+        return _entered_amounts(count)
+    except ValidationFailed:
+        return None
 
 
 def _review_page(quote, problem: str | None = None, status: int = 200, field: str | None = None):

@@ -43,6 +43,32 @@ def test_a_part_payment_where_the_agency_allows_it_leaves_the_bill_open(client, 
     assert item.amount_fen == 15_000 and item.settles_bill is False
 
 
+def test_the_same_confirmation_with_another_amount_says_the_first_payment_stands(
+    client, db, resident, partial_tax
+):
+    html = review(client, page=client.get(TAX).get_data(as_text=True)).get_data(as_text=True)
+    client.post("/payments/confirm", data={**confirm_form(html), "amount-0": "150.00"})
+
+    again = client.post("/payments/confirm", data={**confirm_form(html), "amount-0": "200.00"})
+    page = client.get(again.headers["Location"]).get_data(as_text=True)
+
+    assert "This confirmation was used already: it paid ¥150.00" in page
+    assert "nothing more was paid" in page
+    assert db.scalar(select(func.count()).select_from(PaymentItem)) == 1
+    assert db.scalar(select(PaymentItem.amount_fen)) == 15_000
+
+
+def test_the_same_confirmation_with_the_same_amount_shows_the_payment_without_a_warning(
+    client, db, resident, partial_tax
+):
+    html = review(client, page=client.get(TAX).get_data(as_text=True)).get_data(as_text=True)
+    client.post("/payments/confirm", data={**confirm_form(html), "amount-0": "150.00"})
+
+    again = client.post("/payments/confirm", data={**confirm_form(html), "amount-0": "150.00"})
+
+    assert "used already" not in client.get(again.headers["Location"]).get_data(as_text=True)
+
+
 def test_a_receipt_that_failed_to_render_is_retried_never_lost_never_duplicated(
     app, client, db, water, resident, monkeypatch
 ):
