@@ -61,6 +61,7 @@ def refund_standing(session: Session, receipt: Receipt) -> RefundStanding | None
     ).one()
     if not refunded:
         return None
+    refunded = int(refunded)  # PostgreSQL sums bigints as numeric
     return RefundStanding(refunded, last, max(receipt.amount_fen - refunded, 0))
 
 
