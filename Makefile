@@ -87,4 +87,9 @@ clean:
 translations-update: $(VENV)/.installed-dev
 	$(BIN)/pybabel extract -F portal/translations/babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
 	  --project "City Bill Payment Portal" -o portal/translations/messages.pot .
-	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations --no-fuzzy-matching --ignore-obsolete
+	# The Chinese catalogue is kept at 110 columns (long sentences stay on one line), the English one at
+	# Babel's default: each is updated at its own width, so an update changes only the new messages.
+	$(BIN)/pybabel update -l zh_Hans_CN -w 110 -i portal/translations/messages.pot -d portal/translations \
+	  --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel update -l en -i portal/translations/messages.pot -d portal/translations \
+	  --no-fuzzy-matching --ignore-obsolete

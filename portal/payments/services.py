@@ -91,13 +91,13 @@ def find_by_key(session: Session, user: User, key: str) -> Payment | None:
     return session.scalar(select(Payment).where(Payment.user_id == user.id, Payment.idempotency_key == key))
 
 
-def replay_differs(payment: Payment, entered: dict[int, int | None] | None) -> bool:
+def replay_differs(payment: Payment, entered: dict[int, int] | None) -> bool:
     """Whether a confirmation sent again asked for other amounts than the payment it already made
-    (``entered`` None: amounts that could not be read). The payment stands; the sender must be told."""
+    (``entered``: amounts by line, as many lines as the payment has; None: amounts that could not be
+    read). The payment stands; the sender must be told."""
     if entered is None:
         return True
-    items = payment.items
-    return any(index >= len(items) or items[index].amount_fen != amount for index, amount in entered.items())
+    return any(payment.items[index].amount_fen != amount for index, amount in entered.items())
 
 
 def pay(
