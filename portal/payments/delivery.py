@@ -13,7 +13,7 @@ from portal.agencies.models import Agency
 from portal.agencies.registry import adapter_for
 from portal.audit.services import record
 from portal.db import Database, utcnow
-from portal.payments import outbox, refunds
+from portal.payments import outbox, receipting, refunds
 from portal.payments.models import (
     ItemState,
     OutboxMessage,
@@ -26,7 +26,13 @@ from portal.payments.models import (
 from portal.payments.refunds import REFUND_TOPIC
 from portal.payments.states import advance_item, settle_payment_state
 from portal.receipts.models import Receipt, ReceiptKind
-from portal.receipts.services import issue_receipt, receipt_facts, store_pdf, stored_pdf
+from portal.receipts.services import (
+    issue_receipt,
+    receipt_facts,
+    refunded_so_far,
+    store_pdf,
+    stored_pdf,
+)
 from portal.receipts.tokens import verification_token
 from portal.wallet.factory import wallet_service
 
@@ -105,7 +111,7 @@ def _refund_rejected(session: Session, payment: Payment, item: PaymentItem, agen
         f"rejected:{item.id}",
         {"reference": payment.reference, "amount_fen": left - share},  # the wallet's part
     )
-    outbox.enqueue(session, outbox.RECEIPT_TOPIC, f"receipt:{receipt.number}", {"receipt": receipt.id})
+    receipting.queue_refund(session, payment, receipt)
 
 
 class ConfirmationFirst(RuntimeError):
@@ -142,8 +148,9 @@ def render_receipt(database: Database, payload: dict) -> Callable[[Session], Non
 
     with database.sessionmaker() as session:
         receipt = session.get(Receipt, payload["receipt"])
-        pdf = render_pdf(receipt_html(receipt_facts(session, receipt, verify_url(receipt.number))))
-    return lambda session: store_pdf(session, payload["receipt"], pdf)
+        facts = receipt_facts(session, receipt, verify_url(receipt.number))
+        pdf = render_pdf(receipt_html(facts))
+    return lambda session: store_pdf(session, payload["receipt"], pdf, facts["refunded_fen"])
 
 
 def verify_url(number: str) -> str:
@@ -159,24 +166,30 @@ def receipt_pdf(
     database: Database, session: Session, payment: Payment, number: str
 ) -> tuple[bytes, str] | None:
     """The stored PDF of one of the payment's receipts (None if it has no such receipt), rendered now if
-    the worker has not done it yet: through the receipt's own outbox message, so it is rendered and
-    stored once whoever gets there first."""
+    the worker has not done it yet (or not since the last refund): through the receipt's own outbox
+    message, so it is rendered and stored once whoever gets there first."""
     row = session.execute(
-        select(Receipt.id, Receipt.pdf_sha256).where(
+        select(Receipt.id, Receipt.kind, Receipt.pdf_sha256, Receipt.pdf_refunded_fen).where(
             Receipt.payment_id == payment.id, Receipt.number == number
         )
     ).first()
     if row is None:
         return None
-    receipt_id, digest = row
-    stored = stored_pdf(session, receipt_id, digest) if digest else None
-    if stored is not None:
-        return stored
+    receipt_id, kind, digest, pdf_refunded = row
+    refunded = refunded_so_far(session, payment.id) if kind is ReceiptKind.PAYMENT else 0
+    if digest and (pdf_refunded or 0) == refunded:
+        stored = stored_pdf(session, receipt_id, digest)
+        if stored is not None:
+            return stored
     message_id = session.scalar(
-        select(OutboxMessage.id).where(OutboxMessage.dedupe_key == f"receipt:{number}")
+        select(OutboxMessage.id).where(OutboxMessage.dedupe_key == receipting.render_key(number, refunded))
     )
     if message_id is not None:
         outbox.deliver(database, message_id, HANDLERS)
+    else:  # refunded before payment receipts were rendered again: render it here (stored once)
+        record_render = render_receipt(database, {"receipt": receipt_id})
+        with database.write_transaction() as writing:
+            record_render(writing)
     with database.sessionmaker() as fresh:  # this request's snapshot may predate the render's commit
         stored = stored_pdf(fresh, receipt_id)
     if stored is None:

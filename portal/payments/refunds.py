@@ -18,7 +18,7 @@ from portal.audit.services import record
 from portal.bills.models import Bill, StoredBillStatus
 from portal.errors import NotFound, ValidationFailed
 from portal.money import format_fen
-from portal.payments import outbox
+from portal.payments import outbox, receipting
 from portal.payments.models import ItemState, Payment, PaymentItem, PaymentState, Refund
 from portal.payments.numbers import random_code
 from portal.payments.states import advance_item, move_payment
@@ -145,7 +145,7 @@ def _after_refund(
     receipt = issue_receipt(
         session, payment, ReceiptKind.REFUND, refund.amount_fen, refund.transfer_reference
     )
-    outbox.enqueue(session, outbox.RECEIPT_TOPIC, f"receipt:{receipt.number}", {"receipt": receipt.id})
+    receipting.queue_refund(session, payment, receipt)
     outbox.enqueue(
         session,
         REFUND_TOPIC,

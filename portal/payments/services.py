@@ -17,7 +17,7 @@ from portal.audit.services import record
 from portal.bills.models import Bill, StoredBillStatus
 from portal.errors import NotFound, PortalError, ValidationFailed
 from portal.money import format_fen
-from portal.payments import outbox
+from portal.payments import outbox, receipting
 from portal.payments.checkout import Quote, QuoteLine
 from portal.payments.models import ItemState, Payment, PaymentChannel, PaymentItem, PaymentState, Refund
 from portal.payments.numbers import payment_reference
@@ -259,7 +259,7 @@ def _after_payment(session: Session, user: User, payment: Payment, agencies: dic
     for item in payment.items:
         code = codes[item.agency_id]
         outbox.enqueue(session, outbox.CONFIRM_TOPIC, f"confirm:{item.id}", {"item": item.id, "agency": code})
-    outbox.enqueue(session, outbox.RECEIPT_TOPIC, f"receipt:{receipt.number}", {"receipt": receipt.id})
+    receipting.queue_render(session, receipt)
     record(
         session,
         f"user:{user.id}",

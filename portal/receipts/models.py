@@ -30,6 +30,8 @@ class Receipt(Base):
     issued_at: Mapped[datetime] = mapped_column(default=utcnow)
     pdf: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
     pdf_sha256: Mapped[str | None] = mapped_column(String(64))
+    # the refunds the stored PDF tells of: a payment receipt is rendered again after each refund
+    pdf_refunded_fen: Mapped[int | None]
     rendered_at: Mapped[datetime | None]
 
     payment: Mapped[Payment] = relationship()

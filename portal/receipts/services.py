@@ -8,7 +8,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from portal.accounts.identity import mask_name
@@ -50,15 +50,22 @@ class RefundStanding:
         return self.refunded_fen > 0 and self.still_paid_fen <= 0
 
 
+def refunded_of(payment_id) -> Select:
+    """What the payment's refund receipts add up to, and when the last was issued."""
+    return select(func.coalesce(func.sum(Receipt.amount_fen), 0), func.max(Receipt.issued_at)).where(
+        Receipt.payment_id == payment_id, Receipt.kind == ReceiptKind.REFUND
+    )
+
+
+def refunded_so_far(session: Session, payment_id: int) -> int:
+    return int(session.execute(refunded_of(payment_id)).one()[0])  # PostgreSQL sums bigints as numeric
+
+
 def refund_standing(session: Session, receipt: Receipt) -> RefundStanding | None:
     """None for a refund receipt, or a payment receipt of which nothing was refunded."""
     if receipt.kind is not ReceiptKind.PAYMENT:
         return None
-    refunded, last = session.execute(
-        select(func.coalesce(func.sum(Receipt.amount_fen), 0), func.max(Receipt.issued_at)).where(
-            Receipt.payment_id == receipt.payment_id, Receipt.kind == ReceiptKind.REFUND
-        )
-    ).one()
+    refunded, last = session.execute(refunded_of(receipt.payment_id)).one()
     if not refunded:
         return None
     refunded = int(refunded)  # PostgreSQL sums bigints as numeric
@@ -78,7 +85,12 @@ def receipt_facts(session: Session, receipt: Receipt, verify_url: str) -> dict:
     if receipt.kind is ReceiptKind.REFUND:
         lines, reason, campaign_fen = _refunded_lines(session, receipt, payment)
     campaign = campaign_of(session, payment) if campaign_fen else None
+    standing = refund_standing(session, receipt)
     return {
+        # what was refunded since the payment: the PDF says so, and is rendered again after each refund
+        "refunded_fen": standing.refunded_fen if standing else 0,
+        "last_refunded_at": standing.last_refunded_at if standing else None,
+        "still_paid_fen": standing.still_paid_fen if standing else receipt.amount_fen,
         "campaign_fen": campaign_fen,  # the campaign's part of the amount (paid, or given back to it)
         "campaign_zh": campaign.name_zh if campaign else "",
         "campaign_en": campaign.name_en if campaign else "",
@@ -157,12 +169,14 @@ def stored_pdf(session: Session, receipt_id: int, digest: str | None = None) -> 
     return pdf, digest
 
 
-def store_pdf(session: Session, receipt_id: int, pdf: bytes) -> tuple[bytes, str]:
-    """Keep the first rendering only: a second render (a retry racing a download) changes nothing."""
+def store_pdf(session: Session, receipt_id: int, pdf: bytes, refunded_fen: int = 0) -> tuple[bytes, str]:
+    """Keep the first rendering of each refunded total: a second render (a retry racing a download)
+    changes nothing, and a render that predates a refund never replaces one that tells of it."""
     digest = hashlib.sha256(pdf).hexdigest()
     session.execute(
         update(Receipt)
-        .where(Receipt.id == receipt_id, Receipt.pdf.is_(None))
-        .values(pdf=pdf, pdf_sha256=digest, rendered_at=utcnow())
+        .where(Receipt.id == receipt_id)
+        .where(or_(Receipt.pdf.is_(None), func.coalesce(Receipt.pdf_refunded_fen, 0) < refunded_fen))
+        .values(pdf=pdf, pdf_sha256=digest, pdf_refunded_fen=refunded_fen, rendered_at=utcnow())
     )
     return stored_pdf(session, receipt_id) or (pdf, digest)

@@ -3,7 +3,7 @@ import re
 
 import pytest
 from pypdf import PdfReader
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from portal.bills.models import Bill, StoredBillStatus
 from portal.payments.models import ItemState, OutboxMessage, Payment, PaymentState, Refund
@@ -162,3 +162,84 @@ def test_a_full_refund_shows_no_genuine_banner_but_not_proof_of_payment(
     notices = _NOTICE.findall(page)
     assert any(banner in notice for notice in notices)
     assert not any(genuine in notice for notice in notices)
+
+
+def _payment_receipt_text(client, db, paid) -> tuple[str, str]:
+    """The text of a new download of the payment receipt, and its ETag."""
+    number = db.scalar(
+        select(Receipt.number).where(Receipt.payment_id == paid.id, Receipt.kind == ReceiptKind.PAYMENT)
+    )
+    response = client.get(f"/payments/{paid.reference}/receipts/{number}.pdf")
+    assert response.status_code == 200
+    pages = PdfReader(io.BytesIO(response.data)).pages
+    return "".join("".join(page.extract_text().split()) for page in pages), response.headers["ETag"]
+
+
+def test_a_new_download_after_a_refund_says_so_in_both_languages(app, client, db, paid):
+    logout(client)
+    login(client, "13900000001")
+    before, first_etag = _payment_receipt_text(client, db, paid)
+    assert "退款" not in before and "refunded" not in before.lower()
+    logout(client)
+    login(client, "finance@example.gov.cn")
+    refund(client, paid, "W-2", "20.00")
+    logout(client)
+    login(client, "13900000001")
+
+    part, part_etag = _payment_receipt_text(client, db, paid)
+
+    assert part_etag != first_etag  # the stored PDF was replaced, not served again from a cache
+    assert "已部分退款" in part and "Partlyrefunded" in part
+    assert "已退款¥20.00" in part and "¥48.20stillstandsaspaid" in part
+    assert "不再作为缴费证明" not in part
+    logout(client)
+    login(client, "finance@example.gov.cn")
+    refund(client, paid, "W-1", "48.20")
+    logout(client)
+    login(client, "13900000001")
+
+    full, _ = _payment_receipt_text(client, db, paid)
+
+    assert "已全额退款：本凭证不再作为缴费证明" in full
+    assert "Refundedinfull:thisreceiptisnolongerproofofpayment" in full and "¥68.20refunded" in full
+
+
+def test_the_worker_renders_the_payment_receipt_again_after_a_refund(app, client, db, paid):
+    refund(client, paid, "W-2", "20.00")
+    payment_receipt = db.scalar(
+        select(Receipt).where(Receipt.payment_id == paid.id, Receipt.kind == ReceiptKind.PAYMENT)
+    )
+
+    again = db.scalar(
+        select(OutboxMessage).where(
+            OutboxMessage.dedupe_key == f"receipt:{payment_receipt.number}:refunded:2000"
+        )
+    )
+
+    assert again is not None and again.topic == "receipt.render"
+    assert '"receipt": %d' % payment_receipt.id in again.payload_json
+
+
+def test_a_render_from_before_a_refund_never_replaces_one_that_tells_of_it(app, db, paid):
+    from portal.receipts.services import store_pdf
+
+    receipt = db.scalar(
+        select(Receipt).where(Receipt.payment_id == paid.id, Receipt.kind == ReceiptKind.PAYMENT)
+    )
+    with app.app_context():
+        store_pdf(db, receipt.id, b"%PDF after the refund", refunded_fen=2_000)
+        stale, _ = store_pdf(db, receipt.id, b"%PDF from before", refunded_fen=0)
+
+    assert stale == b"%PDF after the refund"
+
+
+def test_a_refund_from_before_re_rendering_is_told_on_download_too(app, client, db, paid):
+    refund(client, paid, "W-2", "20.00")
+    db.execute(delete(OutboxMessage).where(OutboxMessage.dedupe_key.like("receipt:%:refunded:%")))
+    db.flush()
+    logout(client)
+    login(client, "13900000001")
+
+    text, _ = _payment_receipt_text(client, db, paid)
+
+    assert "已部分退款" in text and "¥48.20stillstandsaspaid" in text
