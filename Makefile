@@ -74,7 +74,8 @@ test: test-system-deps $(VENV)/.installed-dev translations lint postgres
 	$(BIN)/pytest --db postgresql $(PYTEST_PARALLEL) --durations=30
 
 fuzz: test-system-deps $(VENV)/.installed-dev translations postgres
-	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-500} $(BIN)/pytest --db postgresql $(PYTEST_PARALLEL) tests/security/test_fuzz.py
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-500} $(BIN)/pytest --db postgresql $(PYTEST_PARALLEL) \
+		tests/security/test_fuzz.py tests/wallet/test_openapi.py tests/agencies/test_protocol_openapi.py
 
 bench: $(VENV)/.installed-dev translations postgres
 	@.ci/debian-packages $(BENCH_DEBS)

@@ -17,6 +17,7 @@ from flask import Flask, Response, request
 
 from portal.agencies.fees import traffic_late_fee
 from portal.agencies.http import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
+from portal.agencies.protocol import agency_openapi
 from portal.agencies.taxpayer import normalize_taxpayer_id
 from portal.clock import business_day
 from portal.db import utcnow
@@ -77,6 +78,8 @@ def create_sandbox_app(secret: str, today: Callable[[], date] | None = None) -> 
 
     @app.before_request
     def check_signature():
+        if request.endpoint == "openapi_document":
+            return None
         stamp = request.headers.get(TIMESTAMP_HEADER, "")
         given = request.headers.get(SIGNATURE_HEADER, "")
         expected = signature(secret, request.method, request.path, stamp, request.get_data())
@@ -85,11 +88,16 @@ def create_sandbox_app(secret: str, today: Callable[[], date] | None = None) -> 
             return reply({"error": "bad signature"}, 401)
         return None
 
+    @app.get("/v1/openapi.json")
+    def openapi_document():
+        return Response(json.dumps(agency_openapi(), ensure_ascii=False), mimetype="application/json")
+
     @app.post("/v1/lookup")
     def lookup():
-        data = request.get_json(silent=True) or {}
-        query = data.get("query") or {}
-        agency = data.get("agency", "")
+        data = _json_object()
+        if data is None or not isinstance(data.get("query"), dict):
+            return reply({"error": "a JSON object with agency and query expected"}, 400)
+        query, agency = data["query"], data.get("agency")
         if agency == "traffic":
             bills = _fine_bills(str(query.get("plate", "")), str(query.get("notice_no", "")), current_day())
         elif agency == "tax":
@@ -103,9 +111,9 @@ def create_sandbox_app(secret: str, today: Callable[[], date] | None = None) -> 
 
     @app.post("/v1/confirmations")
     def confirm():
-        data = request.get_json(silent=True) or {}
-        payment_id = str(data.get("payment_id", ""))
-        if not payment_id:
+        data = _json_object() or {}
+        payment_id = data.get("payment_id")
+        if not isinstance(payment_id, str) or not payment_id:
             return reply({"error": "payment_id required"}, 400)
         with lock:  # idempotent by payment id: the same answer every time
             if payment_id not in confirmations:
@@ -124,9 +132,9 @@ def create_sandbox_app(secret: str, today: Callable[[], date] | None = None) -> 
 
     @app.post("/v1/refunds")
     def refund():
-        data = request.get_json(silent=True) or {}
-        refund_id = str(data.get("refund_id", ""))
-        if not refund_id:
+        data = _json_object() or {}
+        refund_id = data.get("refund_id")
+        if not isinstance(refund_id, str) or not refund_id:
             return reply({"error": "refund_id required"}, 400)
         with lock:  # idempotent by refund id; a refunded bill can be paid again
             bill = (str(data.get("agency", "")), str(data.get("bill_id", "")))
@@ -142,6 +150,11 @@ def create_sandbox_app(secret: str, today: Callable[[], date] | None = None) -> 
 
     app.config["SANDBOX_CONFIRMATIONS"] = confirmations  # read by tests that count deliveries
     return app
+
+
+def _json_object() -> dict | None:
+    data = request.get_json(silent=True)
+    return data if isinstance(data, dict) else None
 
 
 def _apply_payments(bill: dict, paid_fen: int) -> None:

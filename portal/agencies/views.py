@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, jsonify, redirect, render_template, url_for
 from flask_login import current_user
 
 from portal.accounts.auth import agency_in_scope, role_required
 from portal.accounts.models import Role
 from portal.agencies import services
+from portal.agencies.protocol import agency_openapi
 from portal.db import get_session
 
 bp = Blueprint("agencies", __name__, url_prefix="/agencies")
@@ -27,3 +28,9 @@ def overview(code: str):
     db = get_session()
     agency = agency_in_scope(db, current_user, code)
     return render_template("agencies/overview.html", agency=agency, clerks=services.clerk_count(db, agency))
+
+
+@bp.get("/protocol/openapi.json")
+def protocol_document():
+    """Public: an agency building a server for the `http` adapter reads what to answer."""
+    return jsonify(agency_openapi())

@@ -23,6 +23,7 @@ from portal.wallet import signing
 from portal.wallet.errors import SpoiltTransaction, WalletBusy, WalletError
 from portal.wallet.factory import wallet_service
 from portal.wallet.models import ApiRequestSeen
+from portal.wallet.openapi import wallet_openapi
 from portal.wallet.types import PaymentLeg, to_json
 
 bp = Blueprint("wallet_api", __name__, url_prefix="/wallet/api/v1")
@@ -63,6 +64,8 @@ def _http_error(error: HTTPException):
 
 @bp.before_request
 def _authenticate() -> None:
+    if request.endpoint == "wallet_api.openapi_document":
+        return  # the document is public: it tells the shape of requests, not any data
     clients = current_app.config["WALLET_API_CLIENTS"]
     client_id = request.headers.get(signing.CLIENT_HEADER, "")
     timestamp = request.headers.get(signing.TIMESTAMP_HEADER, "")
@@ -161,6 +164,11 @@ def _legs(data: dict[str, Any]) -> list[PaymentLeg]:
 
 def _ok(value, status: int = 200):
     return jsonify(to_json(value)), status
+
+
+@bp.get("/openapi.json")
+def openapi_document():
+    return jsonify(wallet_openapi())
 
 
 @bp.post("/wallets")

@@ -23,7 +23,7 @@ from portal.batches import services as batches
 from portal.bills import services as bills
 from portal.clock import business_day
 from portal.db import get_session, utcnow
-from portal.payments import checkout
+from portal.payments import checkout, refunds
 from portal.payments import services as payments
 from portal.payments.models import OutboxMessage, OutboxState
 from portal.promotions import campaigns
@@ -109,8 +109,21 @@ def _build(app: Flask) -> dict[str, object]:
         payment = _pay(session, resident, water, HOUSEHOLD, "SEC-W-1", 4_680)
         other_payment = _pay(session, other, water, OTHER_HOUSEHOLD, "SEC-W-2", 3_330)
         session.flush()  # the receipts below are found by their payments' ids
+        # a part refund: the other resident's receipt page and PDF then tell of it
+        refunds.refund_item(
+            session,
+            wallet_service(session, client="refunds"),
+            finance,
+            other_payment.reference,
+            other_payment.items[0].id,
+            1_000,
+            "Paid twice",
+            "security-world-refund",
+        )
         receipt = session.scalars(select(Receipt).where(Receipt.payment_id == payment.id)).first()
-        other_receipt = session.scalars(select(Receipt).where(Receipt.payment_id == other_payment.id)).first()
+        other_receipt = session.scalars(
+            select(Receipt).where(Receipt.payment_id == other_payment.id).order_by(Receipt.id)
+        ).first()
         account = bills.save_account(session, resident, water, {"account_reference": HOUSEHOLD}, "Home water")
         rows = CSV_HEADER + "SEC-B-1,3100200301,王五,12.00,,2026-12-15,2026-11,water\n"
         batch = batches.upload(session, clerk, water, "november.csv", rows.encode())

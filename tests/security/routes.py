@@ -114,6 +114,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     # agencies and their bill batches: a clerk of another agency is told they do not exist
     ("agencies.index", "GET"): Route("/agencies/", "anon:login clerks:302 fin,admin:200 residents:403"),
     ("agencies.overview", "GET"): Route("/agencies/{agency}/", AGENCY_PAGE),
+    ("agencies.protocol_document", "GET"): Route("/agencies/protocol/openapi.json", "all:200"),
     ("batches.index", "GET"): Route("/agencies/{agency}/batches/", AGENCY_PAGE),
     ("batches.upload", "POST"): Route(
         "/agencies/{agency}/batches/", "anon:login clerk:422 clerk2:404 rest:403"
@@ -225,6 +226,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("audit.index", "GET"): Route("/admin/audit/", ADMIN_ONLY),
     ("audit.export", "GET"): Route("/admin/audit/export.csv", ADMIN_ONLY),
     # the wallet's JSON API: signatures, not sessions
+    ("wallet_api.openapi_document", "GET"): Route("/wallet/api/v1/openapi.json", "all:200"),
     ("wallet_api.open_wallet", "POST"): Route("/wallet/api/v1/wallets", API),
     ("wallet_api.open_agency_account", "POST"): Route("/wallet/api/v1/agencies", API),
     ("wallet_api.balance", "GET"): Route("/wallet/api/v1/wallets/{owner}/balance", API),
