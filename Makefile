@@ -59,7 +59,7 @@ run: system-deps $(VENV)/.installed-run translations seed
 	$(BIN)/flask outbox run & worker=$$!; \
 	trap 'kill $$sandbox $$worker 2>/dev/null' EXIT INT TERM; \
 	SANDBOX_AGENCY_URL=http://127.0.0.1:$(SANDBOX_PORT) PORTAL_BASE_URL=http://127.0.0.1:$(PORT) \
-	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 --access-logfile - 'portal:create_app()'
+	GUNICORN_BIND=127.0.0.1:$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py 'portal:create_app()'
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -282,6 +282,9 @@ class Config:
         # The worker's scans (portal/worker.py): how often, and when residents hear of a bill falling due
         # (Beijing days before it), auto-pay pays it, and a late agency confirmation is told.
         self.WORKER_SCAN_SECONDS = _int(env, "WORKER_SCAN_SECONDS", 300)
+        # Each worker writes a heartbeat this often; /readyz fails when none is younger than the limit.
+        self.WORKER_HEARTBEAT_SECONDS = _int(env, "WORKER_HEARTBEAT_SECONDS", 10)
+        self.READY_WORKER_STALE_SECONDS = _int(env, "READY_WORKER_STALE_SECONDS", 60)
         self.REMINDER_DAYS_BEFORE = _int(env, "REMINDER_DAYS_BEFORE", 3)
         self.AUTOPAY_DAYS_BEFORE = _int(env, "AUTOPAY_DAYS_BEFORE", 1)
         # ...and no sooner than this long after its reminder, so a resident can still stop it.

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+import threading
+
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
@@ -182,11 +185,15 @@ def wallet_purge_keys() -> None:
 @outbox_cli.command("run")
 @click.option("--once", is_flag=True, help="Stop when no message is due instead of waiting for more.")
 def outbox_run(once: bool) -> None:
-    """Deliver outbox messages and run the scans (several workers may run at once on PostgreSQL)."""
+    """Deliver outbox messages and run the scans (several workers may run at once on PostgreSQL).
+    SIGTERM or Ctrl-C: the message in hand is finished, then the worker exits 0."""
     from portal import worker
 
-    delivered = worker.run(get_database(), once=once)
-    click.echo(f"{delivered} messages delivered")
+    stop = threading.Event()
+    for signal_number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signal_number, lambda *_: stop.set())
+    delivered = worker.run(get_database(), once=once, stop=stop)
+    click.echo(f"{delivered} messages delivered" + ("; stopped on request" if stop.is_set() else ""))
 
 
 @outbox_cli.command("scan")

@@ -6,6 +6,7 @@ from portal.audit import models as audit_models
 from portal.batches import models as batches_models
 from portal.bills import models as bills_models
 from portal.db import Base
+from portal.main import models as main_models
 from portal.notify import models as notify_models
 from portal.payments import models as payments_models
 from portal.promotions import autopay as autopay_models
@@ -24,6 +25,7 @@ __all__ = [
     "autopay_models",
     "batches_models",
     "bills_models",
+    "main_models",
     "metadata",
     "notify_models",
     "payments_models",

@@ -1,10 +1,17 @@
 """The background worker: jobs by outbox topic (agency confirmations and refunds, receipt rendering,
 large bill batches, notices to residents) and the periodic scans (bills falling due, late agency
-confirmations, auto-pay). `flask --app portal outbox run` does both; several workers may run at once."""
+confirmations, auto-pay). `flask --app portal outbox run` does both; several workers may run at once.
+
+SIGTERM (or Ctrl-C) stops a worker cleanly: it finishes the message in hand, hands back the others it
+had claimed, removes its heartbeat and exits 0. A worker killed outright leaves its claimed messages
+locked until their lease runs out; another worker then takes them, and agencies dedupe by payment id."""
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import threading
 import time
 from datetime import datetime
 
@@ -12,6 +19,7 @@ from flask import current_app
 
 from portal.batches import jobs as batch_jobs
 from portal.db import Database, utcnow
+from portal.main import health
 from portal.notify import delivery as notices
 from portal.notify import scans
 from portal.payments import delivery, outbox
@@ -34,18 +42,36 @@ def scan(database: Database, now: datetime | None = None) -> dict[str, int]:
     return counts
 
 
-def run(database: Database, *, once: bool = False) -> int:
-    """Scan every WORKER_SCAN_SECONDS and deliver due outbox messages in between; with once, one scan
-    and the messages due after it. Returns how many messages were delivered."""
-    delivered, last_scan = 0, 0.0
-    while True:
-        if time.monotonic() - last_scan >= current_app.config["WORKER_SCAN_SECONDS"] or once:
-            try:
-                scan(database)
-            except Exception:  # a failing scan must not stop agency confirmations, receipts and notices
-                log.exception("scan failed; deliveries go on and the next scan tries again")
-            last_scan = time.monotonic()
-        delivered += outbox.run(database, HANDLERS, once=True)
-        if once:
-            return delivered
-        time.sleep(current_app.config["OUTBOX_POLL_SECONDS"])
+def run(database: Database, *, once: bool = False, stop: threading.Event | None = None) -> int:
+    """Scan every WORKER_SCAN_SECONDS and deliver due outbox messages in between, until ``stop`` is set;
+    with once, one scan and the messages due after it. Returns how many messages were delivered."""
+    stop = stop or threading.Event()
+    config = current_app.config
+    name = f"{socket.gethostname()}:{os.getpid()}"
+    delivered, last_scan, last_beat = 0, 0.0, 0.0
+    try:
+        while not stop.is_set():
+            if time.monotonic() - last_beat >= config["WORKER_HEARTBEAT_SECONDS"]:
+                last_beat = _beat(database, name, last_beat)
+            if time.monotonic() - last_scan >= config["WORKER_SCAN_SECONDS"] or once:
+                try:
+                    scan(database)
+                except Exception:  # a failing scan must not stop agency confirmations, receipts and notices
+                    log.exception("scan failed; deliveries go on and the next scan tries again")
+                last_scan = time.monotonic()
+            delivered += outbox.run(database, HANDLERS, once=True, stop=stop)
+            if once:
+                break
+            stop.wait(config["OUTBOX_POLL_SECONDS"])
+    finally:
+        health.forget(database, name)
+    return delivered
+
+
+def _beat(database: Database, name: str, last_beat: float) -> float:
+    try:
+        health.beat(database, name)
+    except Exception:  # the database is away: deliveries fail and retry too; the worker carries on
+        log.warning("worker %s could not write its heartbeat", name)
+        return last_beat
+    return time.monotonic()

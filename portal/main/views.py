@@ -1,14 +1,13 @@
-"""The home page and /healthz."""
+"""The home page, /healthz (the process answers) and /readyz (it can do its work)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, render_template
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 
 from portal.agencies import services as agency_services
 from portal.bills import services as bill_services
 from portal.db import get_session
+from portal.main.health import readiness
 
 bp = Blueprint("main", __name__)
 
@@ -24,9 +23,12 @@ def index():
 
 @bp.get("/healthz")
 def healthz():
-    try:
-        get_session().execute(text("SELECT 1"))
-    except SQLAlchemyError:
-        current_app.logger.exception("health check: database unavailable")
-        return jsonify(status="unavailable", database="error"), 503
-    return jsonify(status="ok", database="ok")
+    """Liveness only: a database outage must not make a load balancer kill every app process."""
+    return jsonify(status="ok")
+
+
+@bp.get("/readyz")
+def readyz():
+    checks = readiness(get_session(), current_app.config["READY_WORKER_STALE_SECONDS"])
+    ready = all(answer == "ok" for answer in checks.values())
+    return jsonify(status="ready" if ready else "unavailable", **checks), 200 if ready else 503

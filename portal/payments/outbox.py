@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import random
-import time
+import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -127,19 +127,42 @@ def _record_failure(database: Database, message_id: int, error: str) -> None:
             )
 
 
-def run(database: Database, handlers: dict[str, Handler], *, once: bool = False, batch: int = 20) -> int:
-    """Deliver due messages until stopped (or, with once, until none is due); returns how many."""
+def run(
+    database: Database,
+    handlers: dict[str, Handler],
+    *,
+    once: bool = False,
+    batch: int = 20,
+    stop: threading.Event | None = None,
+) -> int:
+    """Deliver due messages until stopped (or, with once, until none is due); returns how many. When
+    ``stop`` is set the message in hand is finished and the rest of the batch handed back at once."""
     delivered = 0
     started = utcnow()
-    while True:
+    stop = stop or threading.Event()
+    while not stop.is_set():
         # With once, only messages due when the run began: a retry due again at once is left for later.
         ids = claim(database, batch, started if once else None)
-        for message_id in ids:
+        for position, message_id in enumerate(ids):
+            if stop.is_set():
+                release(database, ids[position:])
+                break
             delivered += deliver(database, message_id, handlers)
         if not ids:
             if once:
                 return delivered
-            time.sleep(current_app.config["OUTBOX_POLL_SECONDS"])
+            stop.wait(current_app.config["OUTBOX_POLL_SECONDS"])
+    return delivered
+
+
+def release(database: Database, message_ids: list[int]) -> None:
+    """Hand claimed messages back before their lease runs out, so another worker takes them now."""
+    with database.write_transaction() as session:
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(message_ids), OutboxMessage.state == OutboxState.PENDING)
+            .values(locked_until=None)
+        )
 
 
 def dead_messages(session: Session) -> list[OutboxMessage]:

@@ -55,6 +55,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     # public
     ("main.index", "GET"): Route("/", "all:200"),
     ("main.healthz", "GET"): Route("/healthz", "all:200"),
+    ("main.readyz", "GET"): Route("/readyz", "all:200"),
     ("static", "GET"): Route("/static/css/portal.css", "all:200"),
     ("i18n.switch_language", "GET"): Route("/language/en", "all:302"),
     ("receipts.verify", "GET"): Route("/receipts/verify/{token}", "all:200"),
