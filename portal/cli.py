@@ -31,14 +31,18 @@ outbox_cli = AppGroup("outbox", help="The worker: agency deliveries, receipts, b
 
 @agencies_cli.command("sandbox")
 @click.option("--port", default=5100, show_default=True)
-def agencies_sandbox(port: int) -> None:
+@click.option(
+    "--faults", default="", help='Shares of requests to spoil, e.g. "error=0.1,hang=0.05,lost=0.05".'
+)
+def agencies_sandbox(port: int, faults: str) -> None:
     """Serve the sandbox agency server (demo traffic police and tax bureau) on 127.0.0.1."""
     from werkzeug.serving import run_simple
 
-    from portal.agencies.sandbox import create_sandbox_app
+    from portal.agencies.sandbox import Faults, create_sandbox_app
 
     click.echo(f"Sandbox agency server (made-up data): http://127.0.0.1:{port}")
-    app = create_sandbox_app(current_app.config["SANDBOX_AGENCY_SECRET"])
+    secret = current_app.config["SANDBOX_AGENCY_SECRET"]
+    app = create_sandbox_app(secret, faults=Faults.parse(faults))
     run_simple("127.0.0.1", port, app, threaded=True)
 
 

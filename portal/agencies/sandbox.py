@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -23,6 +24,34 @@ from portal.clock import business_day
 from portal.db import utcnow
 
 WINDOW_SECONDS = 300
+SOAK_NOTICE_PREFIX = "5999"  # notice numbers 5999xxxxxxxxxxxx: a made-up fine for any plate (load tests)
+
+
+@dataclass(frozen=True)
+class Faults:
+    """Shares of POST requests the sandbox spoils on purpose, for chaos runs (bench/soak.py): a 500
+    before doing anything, a hang past the adapter's timeout, the work done but the reply lost (a 502),
+    or a signed 200 whose body is not JSON."""
+
+    error: float = 0.0
+    hang: float = 0.0
+    lost: float = 0.0
+    malformed: float = 0.0
+    hang_seconds: float = 5.0
+
+    @classmethod
+    def parse(cls, text: str) -> Faults:
+        """ "error=0.1,hang=0.05,lost=0.05,malformed=0.05" """
+        values = dict(part.split("=", 1) for part in text.split(",") if part.strip())
+        return cls(**{name.strip(): float(value) for name, value in values.items()})
+
+    def pick(self, chance: random.Random) -> str:
+        roll = chance.random()
+        for kind in ("error", "hang", "lost", "malformed"):
+            roll -= getattr(self, kind)
+            if roll < 0:
+                return kind
+        return ""
 
 
 @dataclass(frozen=True)
@@ -59,8 +88,14 @@ TAX_BILLS = (
 )
 
 
-def create_sandbox_app(secret: str, today: Callable[[], date] | None = None) -> Flask:
+def create_sandbox_app(
+    secret: str, today: Callable[[], date] | None = None, faults: Faults | None = None
+) -> Flask:
     app = Flask("portal_sandbox_agency")
+    faults = faults or Faults()
+    chance = random.Random()  # noqa: S311 - picks faults to inject, not a secret  # nosec B311
+    received: dict[str, int] = {}  # payment or refund id -> how often it arrived (duplicates included)
+    injected: dict[str, int] = {}
     current_day = today or (lambda: business_day(utcnow()))
     confirmations: dict[str, dict] = {}
     refunds: dict[str, dict] = {}
@@ -78,7 +113,7 @@ def create_sandbox_app(secret: str, today: Callable[[], date] | None = None) -> 
 
     @app.before_request
     def check_signature():
-        if request.endpoint == "openapi_document":
+        if request.endpoint in ("openapi_document", "records"):
             return None
         stamp = request.headers.get(TIMESTAMP_HEADER, "")
         given = request.headers.get(SIGNATURE_HEADER, "")
@@ -86,7 +121,37 @@ def create_sandbox_app(secret: str, today: Callable[[], date] | None = None) -> 
         fresh = stamp.isascii() and stamp.isdigit() and abs(time.time() - int(stamp[:12])) <= WINDOW_SECONDS
         if not (fresh and hmac.compare_digest(expected, given)):
             return reply({"error": "bad signature"}, 401)
+        request.environ["sandbox.fault"] = fault = faults.pick(chance)
+        if fault:
+            with lock:
+                injected[fault] = injected.get(fault, 0) + 1
+        if fault == "error":
+            return reply({"error": "injected failure"}, 500)
+        if fault == "hang":
+            time.sleep(faults.hang_seconds)
         return None
+
+    @app.after_request
+    def spoil_reply(response: Response) -> Response:
+        fault = request.environ.get("sandbox.fault")
+        if fault == "lost":  # the work is done and recorded; the portal never hears of it
+            return reply({"error": "reply lost"}, 502)
+        if fault == "malformed":
+            body, stamp = b"{not json", str(int(time.time()))
+            spoilt = Response(body, status=200, mimetype="application/json")
+            spoilt.headers[TIMESTAMP_HEADER] = stamp
+            spoilt.headers[SIGNATURE_HEADER] = signature(secret, "200", stamp, body)
+            return spoilt
+        return response
+
+    @app.get("/v1/records")
+    def records():
+        """What the sandbox received, for a chaos run's checks (made-up data; loopback only)."""
+        with lock:
+            return Response(
+                json.dumps({"received": received, "confirmed": list(confirmations), "faults": injected}),
+                mimetype="application/json",
+            )
 
     @app.get("/v1/openapi.json")
     def openapi_document():
@@ -113,9 +178,10 @@ def create_sandbox_app(secret: str, today: Callable[[], date] | None = None) -> 
     def confirm():
         data = _json_object() or {}
         payment_id = data.get("payment_id")
-        if not isinstance(payment_id, str) or not payment_id:
-            return reply({"error": "payment_id required"}, 400)
+        if not isinstance(payment_id, str) or not payment_id or _fen(data.get("amount_fen")) <= 0:
+            return reply({"error": "payment_id and a positive whole amount_fen required"}, 400)
         with lock:  # idempotent by payment id: the same answer every time
+            received[payment_id] = received.get(payment_id, 0) + 1
             if payment_id not in confirmations:
                 bill = (str(data.get("agency", "")), str(data.get("bill_id", "")))
                 paid[bill] = paid.get(bill, 0) + _fen(data.get("amount_fen"))
@@ -134,9 +200,10 @@ def create_sandbox_app(secret: str, today: Callable[[], date] | None = None) -> 
     def refund():
         data = _json_object() or {}
         refund_id = data.get("refund_id")
-        if not isinstance(refund_id, str) or not refund_id:
-            return reply({"error": "refund_id required"}, 400)
+        if not isinstance(refund_id, str) or not refund_id or _fen(data.get("amount_fen")) <= 0:
+            return reply({"error": "refund_id and a positive whole amount_fen required"}, 400)
         with lock:  # idempotent by refund id; a refunded bill can be paid again
+            received[refund_id] = received.get(refund_id, 0) + 1
             bill = (str(data.get("agency", "")), str(data.get("bill_id", "")))
             if refund_id not in refunds and bill in paid:
                 refunded[bill] = refunded.get(bill, 0) + _fen(data.get("amount_fen"))
@@ -170,12 +237,23 @@ def _apply_payments(bill: dict, paid_fen: int) -> None:
 
 
 def _fen(value) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+    """Whole fen, or 0 for anything else (negative amounts included)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def _soak_fine(plate: str, notice_no: str) -> Fine | None:
+    notice_no = notice_no.strip()
+    if not (notice_no.startswith(SOAK_NOTICE_PREFIX) and len(notice_no) == 16 and notice_no.isdigit()):
+        return None
+    return Fine(
+        plate.strip().upper(), notice_no, "赵六", "机动车违反规定停放", 1_000 + int(notice_no[-3:]), 3
+    )
 
 
 def _fine_bills(plate: str, notice_no: str, today: date) -> list[dict]:
     bills = []
-    for fine in FINES:
+    soak = _soak_fine(plate, notice_no)
+    for fine in (*FINES, *((soak,) if soak else ())):
         if fine.plate == plate.strip().upper() and fine.notice_no == notice_no.strip():
             decided = today - timedelta(days=fine.decided_days_ago)
             bills.append(
