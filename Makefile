@@ -16,7 +16,7 @@ RUN_DEBS := python3-venv libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fo
 TEST_DEBS := $(RUN_DEBS) chromium poppler-utils
 BENCH_DEBS := $(TEST_DEBS) wrk
 
-.PHONY: run test lint bench fuzz system-deps test-system-deps postgres translations translations-update migrate seed clean help
+.PHONY: run test lint bench soak fuzz system-deps test-system-deps postgres translations translations-update migrate seed clean help
 
 help:
 	@echo "make run    serve the portal on http://127.0.0.1:$(PORT) (SQLite under instance/)"
@@ -76,6 +76,9 @@ test: test-system-deps $(VENV)/.installed-dev translations lint postgres
 fuzz: test-system-deps $(VENV)/.installed-dev translations postgres
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-500} $(BIN)/pytest --db postgresql $(PYTEST_PARALLEL) \
 		tests/security/test_fuzz.py tests/wallet/test_openapi.py tests/agencies/test_protocol_openapi.py
+
+soak: test-system-deps $(VENV)/.installed-dev translations
+	$(BIN)/python bench/soak.py
 
 bench: $(VENV)/.installed-dev translations postgres
 	@.ci/debian-packages $(BENCH_DEBS)

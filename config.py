@@ -279,6 +279,8 @@ class Config:
         self.OUTBOX_GIVE_UP_SECONDS = _int(env, "OUTBOX_GIVE_UP_SECONDS", 3 * 24 * 3600)
         self.OUTBOX_BACKOFF_BASE_SECONDS = _int(env, "OUTBOX_BACKOFF_BASE_SECONDS", 30)
         self.OUTBOX_POLL_SECONDS = _int(env, "OUTBOX_POLL_SECONDS", 1)
+        # How long a claimed message stays a worker's: a worker killed outright holds it this long.
+        self.OUTBOX_LEASE_SECONDS = _int(env, "OUTBOX_LEASE_SECONDS", 120)
         # The worker's scans (portal/worker.py): how often, and when residents hear of a bill falling due
         # (Beijing days before it), auto-pay pays it, and a late agency confirmation is told.
         self.WORKER_SCAN_SECONDS = _int(env, "WORKER_SCAN_SECONDS", 300)

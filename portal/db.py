@@ -15,6 +15,7 @@ from typing import ClassVar
 from flask import Flask, Response, current_app, g, has_request_context, request
 from sqlalchemy import BigInteger, DateTime, Engine, Enum, Integer, MetaData, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, PendingRollbackError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -164,15 +165,43 @@ def start_writing(session: Session) -> None:
         session.connection(execution_options={WRITE_OPTION: True})
 
 
+def database_away(error: BaseException | None) -> bool:
+    """The database restarted, dropped this connection or is down: not a bug, a moment to retry."""
+    if isinstance(error, PendingRollbackError | OperationalError | InterfaceError):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated
+
+
+KEPT_HEADERS = (
+    "Content-Security-Policy",
+    "X-Content-Type-Options",
+    "X-Frame-Options",
+    "Referrer-Policy",
+    "Permissions-Policy",
+    "X-Request-ID",
+)
+
+
 def _commit_or_roll_back(response: Response) -> Response:
     # The one commit point: a response below 400 means the view finished its work.
     session: Session | None = g.get("db_session")
     if session is None:
         return response
-    if response.status_code < 400:
-        session.commit()
-    else:
-        session.rollback()
+    try:
+        if response.status_code < 400:
+            session.commit()
+        else:
+            session.rollback()
+    except SQLAlchemyError as error:
+        if not database_away(error):
+            raise
+        # The line to the database broke at the commit: whether it landed is unknown, so the visitor
+        # is told to send it again (the idempotency keys make that safe) by the app's error handler.
+        unavailable = current_app.make_response(current_app.handle_user_exception(error))
+        for name in KEPT_HEADERS:
+            if name in response.headers:
+                unavailable.headers.setdefault(name, response.headers[name])
+        return unavailable
     return response
 
 

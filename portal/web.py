@@ -12,7 +12,11 @@ from flask import Flask, abort, current_app, g, has_request_context, render_temp
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed, NotFound
+
+from portal.db import database_away
+from portal.extensions import login_manager
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -38,6 +42,10 @@ ERROR_TEXTS = {
     405: (_l("Method not allowed"), _l("This page cannot be used that way. Go back and try again.")),
     413: (_l("File too large"), _l("The file is larger than the size limit. Split it up and try again.")),
     429: (_l("Too many requests"), _l("You have tried too many times. Wait a minute and try again.")),
+    503: (
+        _l("The service is briefly unavailable"),
+        _l("Try again in a minute. A payment or top-up you send again is never made twice."),
+    ),
     500: (
         _l("Sorry, there is a problem with the service"),
         _l("Try again later. Nothing you submitted has been changed."),
@@ -162,15 +170,34 @@ def _csrf_error(_error: CSRFError):
 def _http_error(error: HTTPException):
     if error.code is None or error.code < 400:
         return error
+    if database_away(getattr(error, "original_exception", None)):  # e.g. the commit point lost its line
+        return _database_away(error.original_exception)
     return render_error(error.code, error.description if getattr(error, "shown_to_visitor", False) else None)
 
 
 def _unexpected_error(error: Exception):
     if isinstance(error, HTTPException):
         return _http_error(error)
+    if database_away(error):
+        return _database_away(error)
     # Logged with its request id so support can find it; the resident sees no internals.
     current_app.logger.exception("unhandled error: %s", error)
     return render_error(InternalServerError.code)
+
+
+def _database_away(error: BaseException):
+    """503, without touching the database again: the request's session is dropped (the pool replaces
+    its connection) and the page is drawn for a visitor, as loading the user would need the database."""
+    current_app.logger.warning("database unavailable: %s: %s", type(error).__name__, str(error)[:200])
+    session = g.pop("db_session", None)
+    if session is not None:
+        try:
+            session.close()
+        except SQLAlchemyError:
+            session.invalidate()
+    g._login_user = login_manager.anonymous_user()
+    response = render_error(503)
+    return response[0], 503, {"Retry-After": "5"}
 
 
 def not_found(kind: str, reference: object) -> NoReturn:

@@ -18,7 +18,7 @@ from datetime import datetime
 from flask import current_app
 
 from portal.batches import jobs as batch_jobs
-from portal.db import Database, utcnow
+from portal.db import Database, database_away, utcnow
 from portal.main import health
 from portal.notify import delivery as notices
 from portal.notify import scans
@@ -27,6 +27,7 @@ from portal.promotions import autopay
 
 HANDLERS = {**delivery.HANDLERS, **batch_jobs.HANDLERS, **notices.HANDLERS}
 log = logging.getLogger("portal.worker")
+RETRY_SECONDS = 2  # a database that restarts is usually back within seconds
 
 
 def scan(database: Database, now: datetime | None = None) -> dict[str, int]:
@@ -59,7 +60,13 @@ def run(database: Database, *, once: bool = False, stop: threading.Event | None 
                 except Exception:  # a failing scan must not stop agency confirmations, receipts and notices
                     log.exception("scan failed; deliveries go on and the next scan tries again")
                 last_scan = time.monotonic()
-            delivered += outbox.run(database, HANDLERS, once=True, stop=stop)
+            try:
+                delivered += outbox.run(database, HANDLERS, once=True, stop=stop)
+            except Exception as error:  # never a dead worker: what it held is retried after the lease
+                if not database_away(error):
+                    raise
+                log.warning("database away (%s); the worker tries again shortly", type(error).__name__)
+                stop.wait(RETRY_SECONDS)
             if once:
                 break
             stop.wait(config["OUTBOX_POLL_SECONDS"])

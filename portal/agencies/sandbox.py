@@ -92,7 +92,7 @@ def create_sandbox_app(
     secret: str, today: Callable[[], date] | None = None, faults: Faults | None = None
 ) -> Flask:
     app = Flask("portal_sandbox_agency")
-    faults = faults or Faults()
+    current = [faults or Faults()]  # a chaos run turns them off to drain (PUT /v1/faults)
     chance = random.Random()  # noqa: S311 - picks faults to inject, not a secret  # nosec B311
     received: dict[str, int] = {}  # payment or refund id -> how often it arrived (duplicates included)
     injected: dict[str, int] = {}
@@ -113,7 +113,7 @@ def create_sandbox_app(
 
     @app.before_request
     def check_signature():
-        if request.endpoint in ("openapi_document", "records"):
+        if request.endpoint in ("openapi_document", "records", "set_faults"):
             return None
         stamp = request.headers.get(TIMESTAMP_HEADER, "")
         given = request.headers.get(SIGNATURE_HEADER, "")
@@ -121,14 +121,14 @@ def create_sandbox_app(
         fresh = stamp.isascii() and stamp.isdigit() and abs(time.time() - int(stamp[:12])) <= WINDOW_SECONDS
         if not (fresh and hmac.compare_digest(expected, given)):
             return reply({"error": "bad signature"}, 401)
-        request.environ["sandbox.fault"] = fault = faults.pick(chance)
+        request.environ["sandbox.fault"] = fault = current[0].pick(chance)
         if fault:
             with lock:
                 injected[fault] = injected.get(fault, 0) + 1
         if fault == "error":
             return reply({"error": "injected failure"}, 500)
         if fault == "hang":
-            time.sleep(faults.hang_seconds)
+            time.sleep(current[0].hang_seconds)
         return None
 
     @app.after_request
@@ -143,6 +143,12 @@ def create_sandbox_app(
             spoilt.headers[SIGNATURE_HEADER] = signature(secret, "200", stamp, body)
             return spoilt
         return response
+
+    @app.put("/v1/faults")
+    def set_faults():
+        """A chaos run's switch (loopback only: the sandbox serves made-up data on 127.0.0.1)."""
+        current[0] = Faults.parse(request.get_data(as_text=True))
+        return Response("{}", mimetype="application/json")
 
     @app.get("/v1/records")
     def records():

@@ -20,12 +20,11 @@ from flask import current_app
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from portal.db import Database, utcnow
+from portal.db import Database, database_away, utcnow
 from portal.payments.models import OutboxMessage, OutboxState
 
 CONFIRM_TOPIC = "agency.confirm"
 RECEIPT_TOPIC = "receipt.render"
-LEASE = timedelta(seconds=120)
 MAX_BACKOFF = timedelta(hours=6)
 log = logging.getLogger("portal.outbox")
 
@@ -58,8 +57,8 @@ def backoff(attempts: int, base_seconds: float) -> timedelta:
 
 
 def claim(database: Database, limit: int, due_by: datetime | None = None) -> list[int]:
-    """Ids of messages due by ``due_by`` (default: now) that this worker now holds for LEASE; other
-    workers skip them."""
+    """Ids of messages due by ``due_by`` (default: now) that this worker now holds for its lease
+    (OUTBOX_LEASE_SECONDS, longer than any handler takes); other workers skip them."""
     now = utcnow()
     due_by = due_by or now
     with database.write_transaction() as session:
@@ -75,7 +74,9 @@ def claim(database: Database, limit: int, due_by: datetime | None = None) -> lis
         )
         if ids:
             session.execute(
-                update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(locked_until=now + LEASE)
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids))
+                .values(locked_until=now + timedelta(seconds=current_app.config["OUTBOX_LEASE_SECONDS"]))
             )
     return ids
 
@@ -102,7 +103,10 @@ def deliver(database: Database, message_id: int, handlers: dict[str, Handler]) -
                 .values(state=OutboxState.DELIVERED, delivered_at=utcnow(), locked_until=None, last_error="")
             )
     except Exception as error:  # recording the outcome failed: retried later, never a dead worker
-        log.exception("outbox message %s (%s): recording the outcome failed", message_id, topic)
+        if database_away(error):  # a restart or a dropped line: expected now and then
+            log.warning("outbox message %s (%s): database away while recording; retried", message_id, topic)
+        else:
+            log.exception("outbox message %s (%s): recording the outcome failed", message_id, topic)
         _record_failure(database, message_id, f"{type(error).__name__}: {error}")
         return False
     return True

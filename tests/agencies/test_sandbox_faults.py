@@ -66,6 +66,14 @@ def test_a_malformed_reply_and_a_hang_are_failures(faulty):
         confirm(faulty(hang=1.0, hang_seconds=1.5))
 
 
+def test_a_chaos_run_turns_the_faults_off_to_drain(faulty):
+    url = faulty(error=1.0)
+
+    httpx.put(url + "/v1/faults", content="", timeout=5)
+
+    assert confirm(url).accepted
+
+
 def test_fault_shares_parse_from_the_command_line_form():
     assert Faults.parse("error=0.1, hang=0.05,lost=0.05,malformed=0.02") == Faults(0.1, 0.05, 0.05, 0.02)
     assert Faults.parse("") == Faults()
