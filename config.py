@@ -21,6 +21,7 @@ INSTANCE_DIR = PROJECT_ROOT / "instance"
 # Keys that must never reach production: the placeholder in the README and obvious test values.
 KNOWN_WEAK_SECRET_KEYS = frozenset({"", "dev", "change-me", "changeme", "secret", "development", "test"})
 MIN_SECRET_KEY_LENGTH = 32
+MIN_METRICS_TOKEN_LENGTH = 16
 
 
 class ConfigError(RuntimeError):
@@ -256,6 +257,10 @@ class Config:
         self.ARGON2_MEMORY_COST_KIB = _int(env, "ARGON2_MEMORY_COST_KIB", 64 * 1024)
 
         self.LOG_LEVEL = env.get("LOG_LEVEL") or "INFO"
+        # GET /metrics answers only `Authorization: Bearer <token>`; unset, only this machine's loopback.
+        self.METRICS_TOKEN = env.get("METRICS_TOKEN", "")
+        if self.METRICS_TOKEN and len(self.METRICS_TOKEN) < MIN_METRICS_TOKEN_LENGTH:
+            raise ConfigError(f"METRICS_TOKEN needs at least {MIN_METRICS_TOKEN_LENGTH} random characters")
 
         # Wallet limits by verification tier (e-CNY style), in fen.
         self.WALLET_LIMITS = {

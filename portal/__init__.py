@@ -31,9 +31,10 @@ def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
     if isinstance(config, Mapping):
         app.config.from_mapping(config)
 
-    from portal import db, extensions, i18n, input_guard, web
+    from portal import db, extensions, i18n, input_guard, metrics, web
 
     web.init_logging(app)
+    metrics.init_app(app)  # before db: a request's time then includes its commit
     db.init_app(app)
     web.init_app(app)  # first, so the request id exists even for requests CSRF or the limiter refuse
     input_guard.init_app(app)

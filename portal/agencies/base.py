@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from portal import metrics
 from portal.errors import PortalError
 
 log = logging.getLogger("portal.agencies")
@@ -204,5 +205,6 @@ def call_adapter(adapter: AgencyAdapter, operation: str, argument: Any) -> Any:
         log.warning("agency %s %s failed", adapter.code, operation, exc_info=True)
         raise AgencyUnavailable(adapter.code) from error
     finally:
-        elapsed_ms = (time.perf_counter() - started) * 1000
-        log.info("agency %s %s %s in %.1f ms", adapter.code, operation, outcome, elapsed_ms)
+        elapsed = time.perf_counter() - started
+        log.info("agency %s %s %s in %.1f ms", adapter.code, operation, outcome, elapsed * 1000)
+        metrics.observe_agency_call(adapter.code, operation, outcome == "ok", elapsed)

@@ -13,10 +13,12 @@ import json
 import threading
 import time
 from datetime import date
+from functools import partial
 from typing import Any
 
 import httpx
 
+from portal import metrics
 from portal.agencies.base import (
     Ack,
     AgencyAdapter,
@@ -53,7 +55,12 @@ def signature(secret: str, *parts: str | bytes) -> str:
 
 def breaker_for(agency_code: str) -> CircuitBreaker:
     with _breakers_lock:
-        return _breakers.setdefault(agency_code, CircuitBreaker())
+        breaker = _breakers.get(agency_code)
+        if breaker is None:
+            breaker = CircuitBreaker(on_change=partial(metrics.set_circuit_state, agency_code))
+            _breakers[agency_code] = breaker
+            metrics.set_circuit_state(agency_code, breaker.state)  # shown closed from the first call on
+        return breaker
 
 
 class HttpAdapter(AgencyAdapter):

@@ -8,6 +8,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal import metrics
 from portal.agencies.base import Ack, AdapterContext, PaymentConfirmation, RefundNotice, call_adapter
 from portal.agencies.models import Agency
 from portal.agencies.registry import adapter_for
@@ -149,7 +150,8 @@ def render_receipt(database: Database, payload: dict) -> Callable[[Session], Non
     with database.sessionmaker() as session:
         receipt = session.get(Receipt, payload["receipt"])
         facts = receipt_facts(session, receipt, verify_url(receipt.number))
-        pdf = render_pdf(receipt_html(facts))
+        with metrics.RECEIPT_RENDER_SECONDS.time():
+            pdf = render_pdf(receipt_html(facts))
     return lambda session: store_pdf(session, payload["receipt"], pdf, facts["refunded_fen"])
 
 

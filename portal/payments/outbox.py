@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from portal.db import Database, database_away, utcnow
 from portal.payments.models import OutboxMessage, OutboxState
+from portal.web import bound_request_id, current_request_id
 
 CONFIRM_TOPIC = "agency.confirm"
 RECEIPT_TOPIC = "receipt.render"
@@ -31,12 +32,18 @@ log = logging.getLogger("portal.outbox")
 # A handler does its work outside any transaction and returns what to record in the transaction that
 # marks the message delivered; it raises to have the message tried again later.
 Handler = Callable[[Database, dict], Callable[[Session], None]]
+# The payload key that carries the id of the request that queued a message; deliver() takes it out, so
+# handlers see the payload as queued and the worker's log lines carry that request's id.
+REQUEST_ID_KEY = "request_id"
 
 
 def enqueue(session: Session, topic: str, dedupe_key: str, payload: dict) -> OutboxMessage:
     existing = session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key))
     if existing is not None:
         return existing
+    request_id = current_request_id()
+    if request_id is not None:
+        payload = {**payload, REQUEST_ID_KEY: request_id}
     now = utcnow()
     message = OutboxMessage(
         topic=topic,
@@ -88,6 +95,13 @@ def deliver(database: Database, message_id: int, handlers: dict[str, Handler]) -
         if message is None or message.state is not OutboxState.PENDING:
             return False
         topic, payload = message.topic, json.loads(message.payload_json)
+    with bound_request_id(payload.pop(REQUEST_ID_KEY, None)):
+        return _carry_out(database, message_id, topic, payload, handlers)
+
+
+def _carry_out(
+    database: Database, message_id: int, topic: str, payload: dict, handlers: dict[str, Handler]
+) -> bool:
     try:
         outcome = handlers[topic](database, payload)
     except Exception as error:  # any failure is retried later; the message keeps its place

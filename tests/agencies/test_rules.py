@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from portal.agencies.breaker import CircuitBreaker
+from portal.agencies.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker
 from portal.agencies.fees import traffic_late_fee
 from portal.agencies.taxpayer import normalize_taxpayer_id, uscc_check_character, uscc_valid
 from portal.clock import business_day
@@ -93,3 +93,18 @@ def test_breaker_opens_after_repeated_failures_then_lets_one_trial_through():
     assert breaker.allow()
     breaker.record_success()
     assert not breaker.is_open and breaker.allow() and breaker.allow()
+
+
+def test_breaker_tells_each_change_of_state_once():
+    clock, heard = FakeClock(), []
+    breaker = CircuitBreaker(threshold=2, reset_seconds=30, clock=clock, on_change=heard.append)
+    breaker.record_failure()
+    breaker.record_failure()  # opens
+    breaker.record_failure()  # still open: nothing new to tell
+    clock.now = 31
+    assert breaker.allow()  # the trial: half-open
+    breaker.record_success()  # closed again
+    breaker.record_success()
+
+    assert heard == [OPEN, HALF_OPEN, CLOSED]
+    assert breaker.state == CLOSED

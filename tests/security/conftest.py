@@ -40,6 +40,7 @@ from tests.conftest import csrf_token_from, login, make_config
 from tests.security.routes import ROLES
 
 API_CLIENT, API_SECRET = "security-tests", "security-secret-0123456789"
+METRICS_TOKEN = "security-metrics-token-0123"
 CARD = "6222020000000000018"
 HOUSEHOLD = "3100200300"
 OTHER_HOUSEHOLD = "3100200399"
@@ -218,6 +219,7 @@ def world(make_database) -> World:
     app = create_app(make_config(url, **settings))
     app.config["AGENCY_ADAPTERS"] = {**app.config["AGENCY_ADAPTERS"], **adapters}
     built = World(app, _build(app))
+    app.config["METRICS_TOKEN"] = METRICS_TOKEN  # held by no role: /metrics is 404 for every one
     for role in ROLES:
         client = built.client()
         if role != "anon":
