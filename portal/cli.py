@@ -1,9 +1,10 @@
-"""Command-line interface: `flask --app portal db|users|demo ...`."""
+"""Command-line interface: `flask --app portal db|users|demo|wallet|audit|ops ...`."""
 
 from __future__ import annotations
 
 import signal
 import threading
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -27,6 +28,7 @@ wallet_cli = AppGroup("wallet", help="The wallet ledger.")
 agencies_cli = AppGroup("agencies", help="Agency systems.")
 audit_cli = AppGroup("audit", help="The hash-chained audit log.")
 outbox_cli = AppGroup("outbox", help="The worker: agency deliveries, receipts, batches, notices, auto-pay.")
+ops_cli = AppGroup("ops", help="Operations: backup and restore of the database.")
 
 
 @agencies_cli.command("sandbox")
@@ -162,11 +164,17 @@ def wallet_verify() -> None:
         violations = ledger_violations(session)
     finally:
         session.close()
+    if not _report_ledger(violations):
+        raise SystemExit(1)
+
+
+def _report_ledger(violations: list[str]) -> bool:
+    """Print what `wallet verify` prints; True when the ledger is sound."""
     for line in violations:
         click.echo(line, err=True)
-    if violations:
-        raise SystemExit(1)
-    click.echo("ledger verified: every transfer balances, balances match entries, no wallet below zero")
+    if not violations:
+        click.echo("ledger verified: every transfer balances, balances match entries, no wallet below zero")
+    return not violations
 
 
 @wallet_cli.command("expire-holds")
@@ -215,14 +223,55 @@ def audit_verify() -> None:
     with get_database().sessionmaker() as session:
         problems = list(chain_problems(session))
         entries = session.scalar(select(func.count()).select_from(AuditEvent))
+    if not _report_audit(problems, entries):
+        raise SystemExit(1)
+
+
+def _report_audit(problems: list, entries: int) -> bool:
+    """Print what `audit verify` prints; True when the chain is intact."""
     for problem in problems:
         where = f"entry {problem.seq}" + (f" (id {problem.event_id})" if problem.event_id else "")
         click.echo(f"{where}: {problem.problem}", err=True)
-    if problems:
+    if not problems:
+        click.echo(f"audit chain intact: {entries} entries")
+    return not problems
+
+
+@ops_cli.command("backup")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+def ops_backup(output: Path) -> None:
+    """Back up the database to OUTPUT: pg_dump's custom format on PostgreSQL, a copy on SQLite."""
+    from portal.ops import backup
+
+    try:
+        backend = backup.backup(current_app.config["DATABASE_URL"], output)
+    except PortalError as error:
+        raise click.ClickException(error.message) from error
+    click.echo(f"{backend} backup written to {output} ({output.stat().st_size} bytes)")
+
+
+@ops_cli.command("restore")
+@click.option("--input", "source", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--database-url", required=True, help="A new, empty database to restore into.")
+def ops_restore(source: Path, database_url: str) -> None:
+    """Restore a backup into a new, empty database, then check its ledger and audit chain there."""
+    from portal.ops import backup, checks
+
+    try:
+        backend = backup.restore(source, database_url)
+    except PortalError as error:
+        raise click.ClickException(error.message) from error
+    verdict = checks.verify_database(database_url)
+    click.echo(f"{backend} backup {source} restored (schema at migration {verdict.revision or 'unknown'})")
+    ledger_clean = _report_ledger(verdict.ledger_violations)
+    audit_clean = _report_audit(verdict.audit_problems, verdict.audit_entries)
+    if not (ledger_clean and audit_clean):
+        click.echo("restored database is NOT clean: do not use it before the problems above are explained")
         raise SystemExit(1)
-    click.echo(f"audit chain intact: {entries} entries")
+    click.echo("restored database is clean: wallet verify and audit verify pass")
 
 
 def init_app(app: Flask) -> None:
-    for group in (db_cli, users_cli, demo_cli, wallet_cli, agencies_cli, outbox_cli, audit_cli):
+    groups = (db_cli, users_cli, demo_cli, wallet_cli, agencies_cli, outbox_cli, audit_cli, ops_cli)
+    for group in groups:
         app.cli.add_command(group)

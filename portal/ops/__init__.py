@@ -1,0 +1,1 @@
+"""Operations for whoever runs the portal: backup and restore of its database (`flask ops ...`)."""
