@@ -77,7 +77,7 @@ fuzz: test-system-deps $(VENV)/.installed-dev translations postgres
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-500} $(BIN)/pytest --db postgresql $(PYTEST_PARALLEL) \
 		tests/security/test_fuzz.py tests/wallet/test_openapi.py tests/agencies/test_protocol_openapi.py
 
-soak: test-system-deps $(VENV)/.installed-dev translations
+soak: $(VENV)/.installed-dev translations
 	$(BIN)/python bench/soak.py
 
 bench: $(VENV)/.installed-dev translations postgres

@@ -243,6 +243,10 @@ class Config:
             raise ConfigError("STAFF_IDLE_MINUTES must be a whole number of minutes, at least 1")
         self.RATELIMIT_ENABLED = _bool(env.get("RATELIMIT_ENABLED"), True)
         self.RATELIMIT_STORAGE_URI = env.get("REDIS_URL") or "memory://"
+        # Redis away: each process counts in memory until it is back (flask-limiter logs the switch), and
+        # a storage error never turns a page into a 500.
+        self.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+        self.RATELIMIT_SWALLOW_ERRORS = True
         self.RATELIMIT_LOGIN = env.get("RATELIMIT_LOGIN") or "20 per minute"
         # Bill lookups ask agencies' systems (scraping them costs them); payments lock a wallet each time.
         self.RATELIMIT_LOOKUP = env.get("RATELIMIT_LOOKUP") or "60 per minute"

@@ -43,6 +43,7 @@ from pathlib import Path
 
 import httpx
 import psycopg
+import pyotp
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -59,10 +60,17 @@ from portal.bills.models import Bill  # noqa: E402
 from portal.clock import business_day  # noqa: E402
 from portal.db import utcnow  # noqa: E402
 from portal.payments.checkout import Selection  # noqa: E402
-from portal.payments.models import ItemState, OutboxMessage, OutboxState, Payment, PaymentItem  # noqa: E402
+from portal.payments.models import (  # noqa: E402
+    ItemState,
+    OutboxMessage,
+    OutboxState,
+    Payment,
+    PaymentItem,
+    Refund,
+)
 from portal.reports.reconciliation import reconcile  # noqa: E402
 from portal.wallet.factory import wallet_service  # noqa: E402
-from portal.wallet.models import AccountKind, LedgerAccount, Transfer  # noqa: E402
+from portal.wallet.models import AccountKind, LedgerAccount, Transfer, TransferKind  # noqa: E402
 from portal.wallet.owners import wallet_owner  # noqa: E402
 from portal.wallet.verify import ledger_violations  # noqa: E402
 
@@ -79,11 +87,14 @@ FUND_FEN = 5_000_000
 BILLS_EACH = 400  # local water bills set aside per resident: more than it can pay in an hour
 KILL_WINDOW = 5.0  # seconds after a kill in which a 500 or a dropped connection is the kill's doing
 FIRST_ACCOUNT = 6_000_000_000
+FINANCE_EMAIL, FINANCE_TOTP = "soak-finance@city.example.cn", pyotp.random_base32()
+REFUND_SECONDS = 1.0  # the finance officer refunds a part of a paid bill about this often
 
 _CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
 _QUOTE = re.compile(r'name="quote" value="([^"]+)"')
 _KEY = re.compile(r'name="idempotency_key" type="hidden" value="([^"]+)"')
 _CARD = re.compile(r'<option[^>]*value="([^"]+)"')
+_ITEM_KEY = re.compile(r'name="item(\d+)-idempotency_key" type="hidden" value="([^"]+)"')
 _RECEIPT = re.compile(r'href="(/payments/P[^"/]+/receipts/[^"]+\.pdf)"')
 
 
@@ -248,6 +259,16 @@ def prepare(url: str) -> tuple[list[str], int]:
             wallet.open_wallet(owner, user.verification_tier.value)
             card = wallet.link_card(owner, CARD).reference
             wallet.top_up(owner, FUND_FEN, card=card, idempotency_key=f"soak-fund-{index}")
+        session.add(
+            User(
+                role=Role.FINANCE,
+                email=FINANCE_EMAIL,
+                password_hash=password_hash,
+                real_name="陈静",
+                totp_secret=FINANCE_TOTP,
+                totp_enabled_at=utcnow(),
+            )
+        )
     with app.app_context(), database.sessionmaker() as session:
         start_total = outside_bank(session)
     database.dispose()
@@ -276,6 +297,7 @@ class Tally:
     paid: dict[str, list[str]] = field(default_factory=dict)  # payment reference -> bill ids
     moved_fen: int = 0  # top-ups minus withdrawals the clients saw done
     unknown: int = 0  # a request never answered however often it was sent again
+    refunds: set[str] = field(default_factory=set)  # idempotency keys of refunds finance saw done
 
     def count(self, kind: str) -> None:
         with self.lock:
@@ -342,6 +364,8 @@ class Resident:
         return (match.group(1) or match.group(2)) if match else ""
 
     def login(self) -> None:
+        if self.phone == FINANCE_EMAIL:
+            return self.staff_login()
         page = self.send("GET", "/account/login").text
         response = self.send(
             "POST",
@@ -350,6 +374,54 @@ class Resident:
         )
         if response.status_code != 302:
             raise RuntimeError(f"login of {self.phone} failed: {response.status_code}")
+
+    def staff_login(self) -> None:
+        page = self.send("GET", "/account/login").text
+        form = {"identifier": FINANCE_EMAIL, "password": PASSWORD, "csrf_token": self.csrf(page)}
+        step = self.send("POST", "/account/login", form)
+        if step.headers.get("location", "") != "/account/two-factor":
+            raise RuntimeError(f"staff login: {step.status_code} {step.headers.get('location')}")
+        page = self.send("GET", "/account/two-factor").text
+        code = {"code": pyotp.TOTP(FINANCE_TOTP).now(), "csrf_token": self.csrf(page)}
+        if self.send("POST", "/account/two-factor", code).status_code != 302:
+            raise RuntimeError("staff login: the two-factor code was refused")
+
+    def refund_loop(self, stop_at: float) -> None:
+        """The finance officer: refunds ¥1 of a random paid bill now and then, resending on a kill."""
+        self.staff_login()
+        while time.monotonic() < stop_at:
+            time.sleep(REFUND_SECONDS)
+            with self.tally.lock:
+                choices = list(self.tally.paid)
+            if not choices:
+                continue
+            try:
+                self.refund(self.random.choice(choices))
+            except (httpx.HTTPError, RuntimeError) as error:
+                with self.tally.lock:
+                    self.tally.unknown += 1
+                log(f"finance: refund gave up: {type(error).__name__}: {error}")
+
+    def refund(self, reference: str) -> None:
+        page = self.send("GET", f"/operations/payments/{reference}")
+        keys = _ITEM_KEY.findall(page.text)
+        if page.status_code != 200 or not keys:
+            self.tally.count("refund form unavailable")
+            return
+        item, key = self.random.choice(keys)
+        form = {
+            f"item{item}-amount": "1.00",
+            f"item{item}-reason": "soak: paid twice",
+            f"item{item}-idempotency_key": html_lib.unescape(key),
+            f"item{item}-csrf_token": self.csrf(page.text),
+        }
+        response = self.send("POST", f"/operations/payments/{reference}/items/{item}/refund", form)
+        if response.status_code == 302:
+            with self.tally.lock:
+                self.tally.refunds.add(key)
+            self.tally.count("refund")
+        else:
+            self.tally.count(f"refund refused {response.status_code}")
 
     def run(self, stop_at: float) -> None:
         self.login()
@@ -570,6 +642,10 @@ def prove(url: str, sandbox: str, tally: Tally, start_total: int) -> dict:
             if item.agency_id == traffic and item.state is ItemState.CONFIRMED
         }
         at_agency = set(records["confirmed"])
+        refunds = session.scalar(select(func.count()).select_from(Refund))
+        refund_transfers = session.scalar(
+            select(func.count()).select_from(Transfer).where(Transfer.kind == TransferKind.REFUND)
+        )
         today = business_day(utcnow())
         discrepancies = reconcile(session, today, today).discrepancies
         total = outside_bank(session)
@@ -588,11 +664,19 @@ def prove(url: str, sandbox: str, tally: Tally, start_total: int) -> dict:
         "agency_confirmations_unknown_here": len(at_agency - confirmed_here),
         "agency_confirmations_sent_more_than_once": sum(1 for n in records["received"].values() if n > 1),
         "agency_faults_injected": records["faults"],
+        "refunds_seen_by_finance": len(tally.refunds),
+        "refunds_in_database": refunds,
+        "refund_transfers": refund_transfers,
+        "refunds_once": refunds == len(tally.refunds) == refund_transfers,
         "reconciliation_discrepancies": len(discrepancies),
         "money_outside_bank_fen": total,
         "money_expected_fen": start_total + tally.moved_fen,
         "money_balanced": money_ok,
-        "verify_clean": not ledger and not audit and money_ok and not discrepancies,
+        "verify_clean": not ledger
+        and not audit
+        and money_ok
+        and not discrepancies
+        and refunds == len(tally.refunds) == refund_transfers,
     }
 
 
@@ -644,6 +728,8 @@ def main() -> dict:
         stop_at = started + SECONDS
         residents = [Resident(n, phone, bases, tally, sealer) for n, phone in enumerate(phones)]
         threads = [threading.Thread(target=r.run, args=(stop_at,), daemon=True) for r in residents]
+        finance = Resident(RESIDENTS, FINANCE_EMAIL, bases, tally, sealer)
+        threads.append(threading.Thread(target=finance.refund_loop, args=(stop_at,), daemon=True))
         for thread in threads:
             thread.start()
         chaos(processes, cluster, tally, stop_at, faults)

@@ -166,10 +166,15 @@ def start_writing(session: Session) -> None:
 
 
 def database_away(error: BaseException | None) -> bool:
-    """The database restarted, dropped this connection or is down: not a bug, a moment to retry."""
-    if isinstance(error, PendingRollbackError | OperationalError | InterfaceError):
-        return True
-    return isinstance(error, DBAPIError) and error.connection_invalidated
+    """The database restarted, dropped this connection or is down: not a bug, a moment to retry. Also
+    an error raised from such a one (a domain's "roll back and retry", say)."""
+    while error is not None:
+        if isinstance(error, PendingRollbackError | OperationalError | InterfaceError):
+            return True
+        if isinstance(error, DBAPIError) and error.connection_invalidated:
+            return True
+        error = error.__cause__
+    return False
 
 
 KEPT_HEADERS = (

@@ -17,7 +17,7 @@ def test_a_database_that_cannot_be_reached_gives_503_with_a_retry_message(tmp_pa
     response = app.test_client().get("/")
 
     assert response.status_code == 503 and response.headers["Retry-After"] == "5"
-    assert "briefly unavailable" in response.get_data(as_text=True)
+    assert "服务暂时不可用" in response.get_data(as_text=True)  # Chinese first: the visitor chose no language
     app.extensions["portal.db"].dispose()
 
 
