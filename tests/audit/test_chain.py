@@ -88,6 +88,27 @@ def test_the_newest_entry_removed_is_noticed(db, five_entries):
     assert len(problems) == 1 and f"entries after {five_entries[-2].seq} are missing" in problems[0].problem
 
 
+def test_an_entry_slipped_in_past_the_head_is_named(db, five_entries):
+    last = five_entries[-1]
+    db.add(
+        AuditEvent(
+            seq=last.seq + 1,
+            at=last.at,
+            actor="user:7",
+            action="payment.paid",
+            subject="payment:P9",
+            details_json="{}",
+            prev_hash=last.hash,
+            hash="0" * 64,
+        )
+    )
+    db.flush()
+
+    problems = [problem.problem for problem in chain_problems(db)]
+
+    assert problems == [f"entries {last.seq + 1} to {last.seq + 1} are not in the chain"]
+
+
 def test_two_entries_swapped_are_named(db, five_entries):
     (first_id, first_seq), (second_id, second_seq) = [(e.id, e.seq) for e in five_entries[1:3]]
     events = AuditEvent.__table__  # plain SQL, as someone editing the table would
