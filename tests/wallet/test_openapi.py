@@ -16,15 +16,10 @@ import jsonschema_rs
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from portal.wallet import signing
 from portal.wallet.openapi import wallet_openapi
+from tests.openapi_checks import assert_documented
 from tests.wallet.conftest import API_CLIENT, API_SECRET, CARD
 from tests.wallet.test_api_security import signed
 
@@ -114,15 +109,7 @@ def test_schemathesis_finds_no_undocumented_answer(case, wallet_server):
     with httpx.Client(timeout=10) as client:
         response = client.send(_signed_request(case, base_url))
 
-    case.validate_response(
-        response,
-        checks=[
-            not_a_server_error,
-            status_code_conformance,
-            content_type_conformance,
-            response_schema_conformance,
-        ],
-    )
+    assert_documented(case, response)
 
 
 def _signed_request(case, base_url: str) -> httpx.Request:
