@@ -50,8 +50,9 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from bench.wallet import create_database, drop_database  # noqa: E402
 from portal import create_app, demo, migrate  # noqa: E402
-from portal.accounts.models import Role, User  # noqa: E402
+from portal.accounts.models import User  # noqa: E402
 from portal.agencies.models import Agency  # noqa: E402
+from portal.authz import Role  # noqa: E402
 from portal.batches import services  # noqa: E402
 from portal.batches.models import BatchStatus  # noqa: E402
 from portal.batches.rows import COLUMNS  # noqa: E402

@@ -54,8 +54,9 @@ from weasyprint import HTML  # noqa: E402
 from bench.wallet import create_database, drop_database  # noqa: E402
 from config import Config  # noqa: E402
 from portal import create_app, demo, migrate  # noqa: E402
-from portal.accounts.models import Role, User, VerificationTier  # noqa: E402
+from portal.accounts.models import User, VerificationTier  # noqa: E402
 from portal.agencies.models import Agency  # noqa: E402
+from portal.authz import Role  # noqa: E402
 from portal.bills.models import Bill  # noqa: E402
 from portal.payments.checkout import Selection  # noqa: E402
 from portal.payments.delivery import verify_url  # noqa: E402

@@ -43,7 +43,8 @@ from bench.payments import free_port, wait_until_up  # noqa: E402
 from bench.wallet import create_database, drop_database  # noqa: E402
 from config import Config  # noqa: E402
 from portal import create_app, demo, migrate  # noqa: E402
-from portal.accounts.models import Role, User  # noqa: E402
+from portal.accounts.models import User  # noqa: E402
+from portal.authz import Role  # noqa: E402
 from portal.db import utcnow  # noqa: E402
 from portal.wallet.factory import wallet_service  # noqa: E402
 

@@ -53,21 +53,16 @@ from sqlalchemy import func, insert, select, update  # noqa: E402
 
 from config import Config  # noqa: E402
 from portal import create_app, demo, migrate  # noqa: E402
-from portal.accounts.models import Role, User, VerificationTier  # noqa: E402
+from portal.accounts.models import User, VerificationTier  # noqa: E402
 from portal.agencies.models import Agency  # noqa: E402
 from portal.audit.services import chain_problems  # noqa: E402
+from portal.authz import Role  # noqa: E402
 from portal.bills.models import Bill  # noqa: E402
 from portal.clock import business_day  # noqa: E402
 from portal.db import utcnow  # noqa: E402
+from portal.outbox import OutboxMessage, OutboxState  # noqa: E402
 from portal.payments.checkout import Selection  # noqa: E402
-from portal.payments.models import (  # noqa: E402
-    ItemState,
-    OutboxMessage,
-    OutboxState,
-    Payment,
-    PaymentItem,
-    Refund,
-)
+from portal.payments.models import ItemState, Payment, PaymentItem, Refund  # noqa: E402
 from portal.reports.reconciliation import reconcile  # noqa: E402
 from portal.wallet.factory import wallet_service  # noqa: E402
 from portal.wallet.models import AccountKind, LedgerAccount, Transfer, TransferKind  # noqa: E402

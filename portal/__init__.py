@@ -42,13 +42,14 @@ def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
     extensions.limiter.init_app(app)
     i18n.init_app(app)
 
-    from portal import notify
+    from portal import notify, wiring
     from portal.accounts import auth
     from portal.agencies import registry
 
     auth.init_app(app)
     registry.init_app(app)
     notify.init_app(app)
+    wiring.init_app(app)
     _register_blueprints(app)
     _register_cli(app)
     return app
@@ -57,9 +58,9 @@ def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
 def _register_blueprints(app: Flask) -> None:
     from portal.accounts.twofactor_views import bp as two_factor_bp
     from portal.accounts.views import bp as accounts_bp
-    from portal.admin.views import bp as admin_bp
+    from portal.admin.views.audit import bp as audit_bp
+    from portal.admin.views.staff import bp as admin_bp
     from portal.agencies.views import bp as agencies_bp
-    from portal.audit.views import bp as audit_bp
     from portal.batches.views import bp as batches_bp
     from portal.bills.views import bp as bills_bp
     from portal.main.views import bp as main_bp

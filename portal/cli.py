@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 
 from portal import demo
 from portal.accounts import services as account_services
-from portal.accounts.models import STAFF_ROLES, Role
 from portal.audit.models import AuditEvent
 from portal.audit.services import chain_problems
+from portal.authz import STAFF_ROLES, Role
 from portal.db import get_database
 from portal.errors import PortalError
 from portal.wallet.factory import wallet_service

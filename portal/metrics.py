@@ -178,7 +178,8 @@ class DatabaseCollector:
 
     def _read(self) -> list[Metric]:
         from portal.db import utcnow
-        from portal.payments.models import OutboxMessage, OutboxState, Payment, PaymentState
+        from portal.outbox import OutboxMessage, OutboxState
+        from portal.payments.models import Payment, PaymentState
 
         session = self.session
         if session.get_bind().dialect.name == "postgresql":

@@ -9,8 +9,9 @@ from argon2 import PasswordHasher
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from portal.accounts.models import Role, User
+from portal.accounts.models import User
 from portal.agencies.models import Agency, AgencyCategory
+from portal.authz import Role
 from portal.bills.models import Bill
 from portal.db import utcnow
 

@@ -1,7 +1,8 @@
 from sqlalchemy import func, select
 
-from portal.accounts.models import Role, User
+from portal.accounts.models import User
 from portal.agencies.models import Agency
+from portal.authz import Role
 
 
 def test_demo_seed_is_idempotent_and_prints_logins(runner, db):

@@ -7,10 +7,9 @@ import secrets
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from functools import wraps
 from typing import TypeVar
 
-from flask import Flask, abort, current_app, flash, g, redirect, request, session, url_for
+from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
@@ -18,9 +17,9 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, joinedload
 
-from portal.accounts.models import ROLE_LABELS, TIER_LABELS, LoginSession, Role, User
-from portal.agencies.models import Agency
+from portal.accounts.models import TIER_LABELS, LoginSession, User
 from portal.audit.services import record
+from portal.authz import ROLE_LABELS
 from portal.db import get_session, utcnow
 from portal.extensions import login_manager
 
@@ -156,35 +155,6 @@ def _write_quietly(db: Session, statement) -> None:
             db.execute(statement.execution_options(synchronize_session=False))
     except OperationalError:
         current_app.logger.info("login session not updated: the database is busy")
-
-
-def role_required(*roles: Role) -> Callable[[F], F]:
-    """Only signed-in users with one of ``roles`` get through; others see 403 (or the login page)."""
-
-    def decorator(view: F) -> F:
-        @wraps(view)
-        def wrapped(*args, **kwargs):
-            if not current_user.is_authenticated:
-                return login_manager.unauthorized()
-            if current_user.role not in roles:
-                abort(403)
-            return view(*args, **kwargs)
-
-        return wrapped  # type: ignore[return-value]
-
-    return decorator
-
-
-def agency_in_scope(db: Session, user: User, agency_code: str) -> Agency:
-    """The agency if this staff member may see it; 404 otherwise, so other agencies stay invisible."""
-    agency = db.scalar(select(Agency).where(Agency.code == agency_code))
-    if agency is None:
-        abort(404)
-    if user.role is Role.CLERK and user.agency_id != agency.id:
-        abort(404)
-    if user.role not in (Role.CLERK, Role.FINANCE, Role.ADMIN):
-        abort(404)
-    return agency
 
 
 def _force_password_change():

@@ -7,7 +7,7 @@ from wtforms import PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
-from portal.accounts import identity
+from portal import identity
 from portal.accounts.passwords import MAX_LENGTH, MIN_LENGTH
 from portal.input_guard import PortalForm
 

@@ -19,7 +19,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.accounts.identity import normalize_national_id
+from portal.identity import normalize_national_id
 
 NONCE_BYTES = 12  # GCM's standard nonce; random per encryption (2^-32 collision risk only after 2^32 IDs)
 NATIONAL_ID = "national_id"

@@ -10,21 +10,8 @@ from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.agencies.models import Agency
+from portal.authz import Role
 from portal.db import Base, string_enum, utcnow
-
-
-class Role(enum.StrEnum):
-    RESIDENT = "resident"
-    CLERK = "clerk"
-    FINANCE = "finance"
-    ADMIN = "admin"
-
-    @property
-    def is_staff(self) -> bool:
-        return self is not Role.RESIDENT
-
-
-STAFF_ROLES = (Role.CLERK, Role.FINANCE, Role.ADMIN)
 
 
 class VerificationTier(enum.StrEnum):
@@ -34,13 +21,6 @@ class VerificationTier(enum.StrEnum):
     ID_VERIFIED = "id_verified"  # real name and a valid national ID number
     ID_AND_CARD = "id_and_card"  # ID plus a linked bank card (set by the wallet)
 
-
-ROLE_LABELS = {
-    Role.RESIDENT: _l("Resident"),
-    Role.CLERK: _l("Agency clerk"),
-    Role.FINANCE: _l("Finance"),
-    Role.ADMIN: _l("Administrator"),
-}
 
 TIER_LABELS = {
     VerificationTier.BASIC: _l("Basic (mobile number or e-mail only)"),

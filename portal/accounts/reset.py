@@ -14,8 +14,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from portal.accounts import auth, passwords, services
-from portal.accounts.models import PasswordResetToken, Role, User
+from portal.accounts.models import PasswordResetToken, User
 from portal.audit.services import record
+from portal.authz import Role
 from portal.db import utcnow
 from portal.errors import ValidationFailed
 from portal.i18n import current_locale

@@ -10,10 +10,12 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.accounts import idcrypto, identity, passwords
-from portal.accounts.models import STAFF_ROLES, Role, User, VerificationTier
+from portal import identity
+from portal.accounts import idcrypto, passwords
+from portal.accounts.models import User, VerificationTier
 from portal.agencies.models import Agency
 from portal.audit.services import record
+from portal.authz import STAFF_ROLES, Role
 from portal.db import utcnow
 from portal.errors import AuthenticationFailed, ValidationFailed
 

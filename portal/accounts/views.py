@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 
-from portal.accounts import auth, identity, services, twofactor
+from portal import identity
+from portal.accounts import auth, services, twofactor
 from portal.accounts.forms import ChangePasswordForm, IdentityForm, LoginForm, RegistrationForm
-from portal.accounts.models import Role
+from portal.authz import Role, per_user_key
 from portal.db import get_session
 from portal.errors import PortalError
 from portal.extensions import limiter
@@ -23,11 +23,6 @@ bp = Blueprint("accounts", __name__, url_prefix="/account")
 
 def _login_limit() -> str:
     return current_app.config["RATELIMIT_LOGIN"]
-
-
-def per_user_key() -> str:
-    # Guesses at a current password or at ID numbers are limited per account, wherever they come from.
-    return f"user:{current_user.get_id()}" if current_user.is_authenticated else get_remote_address()
 
 
 def home_for(user) -> str:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from portal.accounts.models import Role, User
+from portal.accounts.models import User
 from portal.agencies.models import Agency, AgencyCategory
+from portal.authz import Role
 
 _CATEGORY_ORDER = list(AgencyCategory)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from portal.accounts.identity import national_id_problem, normalize_national_id
+from portal.identity import national_id_problem, normalize_national_id
 
 USCC_CHARACTERS = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # 31 characters: no I, O, S, V or Z
 USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)

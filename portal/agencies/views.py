@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, redirect, render_template, url_for
 from flask_login import current_user
 
-from portal.accounts.auth import agency_in_scope, role_required
-from portal.accounts.models import Role
 from portal.agencies import services
 from portal.agencies.protocol import agency_openapi
+from portal.agencies.scope import agency_in_scope
+from portal.authz import Role, role_required
 from portal.db import get_session
 
 bp = Blueprint("agencies", __name__, url_prefix="/agencies")

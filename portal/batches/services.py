@@ -31,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
+from portal import outbox
 from portal.accounts.models import User
 from portal.agencies.models import Agency
 from portal.audit.services import record
@@ -40,9 +41,8 @@ from portal.batches.rows import BillRow, RowError, map_header, row_checker
 from portal.bills.models import Bill, StoredBillStatus
 from portal.db import utcnow
 from portal.errors import NotFound, ValidationFailed
-from portal.payments import outbox
+from portal.numbering import random_code
 from portal.payments.models import ItemState, PaymentItem
-from portal.payments.numbers import random_code
 
 CHUNK = 2_000
 CHECK_TOPIC = "batch.check"

@@ -10,8 +10,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from portal.accounts.auth import agency_in_scope, role_required
-from portal.accounts.models import Role, User
+from portal.accounts.models import User
+from portal.agencies.scope import agency_in_scope
+from portal.authz import Role, role_required
 from portal.batches import services, templates
 from portal.batches.forms import UploadForm
 from portal.batches.models import STATUS_LABELS, BatchStatus
@@ -19,7 +20,7 @@ from portal.batches.rows import COLUMNS
 from portal.db import get_session
 from portal.errors import NotFound, PortalError
 from portal.forms import ConfirmForm, attach_error
-from portal.reports.sql import safe_text
+from portal.sql import safe_text
 from portal.web import not_found
 
 bp = Blueprint("batches", __name__, url_prefix="/agencies/<code>/batches")

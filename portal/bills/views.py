@@ -6,10 +6,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal.accounts.auth import role_required
-from portal.accounts.identity import mask_name
-from portal.accounts.models import Role
-from portal.accounts.views import per_user_key
+from portal.authz import Role, per_user_key, role_required
 from portal.bills import services
 from portal.bills.forms import AutopayForm, SaveAccountForm, lookup_form, query_values
 from portal.clock import business_day
@@ -18,6 +15,7 @@ from portal.errors import PortalError
 from portal.extensions import configured_limit, limiter
 from portal.forms import ConfirmForm, attach_error, confirmation_page, confirmed
 from portal.i18n import current_locale
+from portal.identity import mask_name
 from portal.money import plain_yuan
 from portal.payments.checkout import Selection
 from portal.promotions import autopay as autopay_services

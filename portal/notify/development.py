@@ -9,7 +9,7 @@ import logging
 import threading
 from collections import deque
 
-from portal.accounts.identity import mask_email, mask_phone
+from portal.identity import mask_email, mask_phone
 from portal.notify.base import Message
 
 OUTBOX_SIZE = 50  # newest messages kept per process; enough to click through a flow by hand

@@ -8,8 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal.accounts.auth import role_required
-from portal.accounts.models import Role
+from portal.authz import Role, role_required
 from portal.db import get_session
 from portal.errors import PortalError
 from portal.forms import ConfirmForm

@@ -10,9 +10,10 @@ from datetime import date, datetime, timedelta
 from flask import current_app
 from sqlalchemy import String, and_, cast, exists, or_, select
 
-from portal.accounts.models import Role, User
+from portal.accounts.models import User
 from portal.agencies.base import AgencyUnavailable, BillView
 from portal.agencies.models import Agency
+from portal.authz import Role
 from portal.bills.models import SavedAccount
 from portal.bills.services import OUTSTANDING, find_agency, lookup
 from portal.clock import business_day

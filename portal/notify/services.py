@@ -15,11 +15,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from portal.accounts.models import Role, User
+from portal import outbox
+from portal.accounts.models import User
+from portal.authz import Role
 from portal.db import utcnow
 from portal.errors import NotFound
 from portal.notify.models import Notification, NotificationPreference
-from portal.payments import outbox
 
 DELIVER_TOPIC = "notify.deliver"
 RESET_PURPOSE = "reset-link"  # binds the sealed link to its use (idcrypto's associated data)

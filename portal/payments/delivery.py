@@ -8,22 +8,15 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal import metrics
+from portal import metrics, outbox
 from portal.agencies.base import Ack, AdapterContext, PaymentConfirmation, RefundNotice, call_adapter
 from portal.agencies.models import Agency
 from portal.agencies.registry import adapter_for
 from portal.audit.services import record
 from portal.db import Database, utcnow
-from portal.payments import outbox, receipting, refunds
-from portal.payments.models import (
-    ItemState,
-    OutboxMessage,
-    OutboxState,
-    Payment,
-    PaymentItem,
-    PaymentState,
-    Refund,
-)
+from portal.outbox import OutboxMessage, OutboxState
+from portal.payments import receipting, refunds
+from portal.payments.models import ItemState, Payment, PaymentItem, PaymentState, Refund
 from portal.payments.refunds import REFUND_TOPIC
 from portal.payments.states import advance_item, settle_payment_state
 from portal.receipts.models import Receipt, ReceiptKind

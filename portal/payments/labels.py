@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from portal.payments.models import ItemState, PaymentState
+from portal.audit.labels import Vocabulary
+from portal.payments.models import ItemState, PaymentChannel, PaymentState
 
 PAYMENT_STATE_LABELS = {
     PaymentState.PENDING: _l("Pending"),
@@ -29,3 +30,24 @@ ITEM_STATE_LABELS = {
     ItemState.REJECTED: _l("Refused, money returned"),
     ItemState.REFUNDED: _l("Refunded"),
 }
+
+CHANNEL_LABELS = {PaymentChannel.WEB: _l("Portal"), PaymentChannel.AUTOPAY: _l("Auto-pay")}
+
+AUDIT_VOCABULARY = Vocabulary(
+    actions={
+        "outbox.resend": _l("Agency message sent again"),
+        "payment.paid": _l("Bills paid"),
+        "payment.confirmed": _l("Payment confirmed by the agency"),
+        "payment.rejected": _l("Payment refused by the agency"),
+        "payment.refunded": _l("Payment refunded"),
+    },
+    subjects={"payment": _l("Payment %(ref)s"), "outbox": _l("Agency message %(ref)s")},
+    values={
+        "state": PAYMENT_STATE_LABELS,
+        "channel": CHANNEL_LABELS,
+        "topic": {
+            "agency.confirm": _l("payment confirmation to the agency"),
+            "agency.refund": _l("refund notice to the agency"),
+        },
+    },
+)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.agencies.models import Agency
@@ -119,35 +119,6 @@ class PaymentItem(Base):
 
     payment: Mapped[Payment] = relationship(back_populates="items")
     agency: Mapped[Agency] = relationship()
-
-
-class OutboxState(enum.StrEnum):
-    PENDING = "pending"
-    DELIVERED = "delivered"
-    DEAD = "dead"  # gave up after the retry window; an operator may resend it
-
-
-class OutboxMessage(Base):
-    """Work that must follow a commit (telling an agency, rendering a receipt), written in the same
-    transaction as the change that causes it and carried out by the worker."""
-
-    __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "state", "next_attempt_at"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    topic: Mapped[str] = mapped_column(String(40))
-    dedupe_key: Mapped[str] = mapped_column(String(120), unique=True)
-    payload_json: Mapped[str] = mapped_column(Text)
-    state: Mapped[OutboxState] = mapped_column(
-        string_enum(OutboxState, "outbox_state"), default=OutboxState.PENDING
-    )
-    attempts: Mapped[int] = mapped_column(default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
-    give_up_at: Mapped[datetime]
-    locked_until: Mapped[datetime | None]
-    last_error: Mapped[str] = mapped_column(String(500), default="")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    delivered_at: Mapped[datetime | None]
 
 
 class Refund(Base):

@@ -9,16 +9,16 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal.accounts.auth import role_required
-from portal.accounts.models import Role
+from portal import outbox
 from portal.audit.services import record
+from portal.authz import Role, role_required
 from portal.db import get_session
 from portal.errors import NotFound, PortalError
 from portal.forms import ConfirmForm, attach_error
 from portal.i18n import current_locale
 from portal.money import format_fen as fen
 from portal.notify.texts import sentences
-from portal.payments import outbox, refunds
+from portal.payments import refunds
 from portal.payments.forms import FindPaymentForm, RefundForm
 from portal.payments.services import refunds_of
 from portal.receipts.services import campaign_of, receipts_of

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.payments import outbox
+from portal import outbox
 from portal.payments.models import Payment
 from portal.receipts.models import Receipt, ReceiptKind
 from portal.receipts.services import refunded_so_far

@@ -12,15 +12,16 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from portal import outbox
 from portal.accounts.models import User
 from portal.agencies.models import Agency
 from portal.audit.services import record
 from portal.bills.models import Bill, StoredBillStatus
 from portal.errors import NotFound, ValidationFailed
 from portal.money import format_fen
-from portal.payments import outbox, receipting
+from portal.numbering import random_code
+from portal.payments import receipting
 from portal.payments.models import ItemState, Payment, PaymentItem, PaymentState, Refund
-from portal.payments.numbers import random_code
 from portal.payments.states import advance_item, move_payment
 from portal.promotions import discounts
 from portal.promotions.rules import share_of_refund

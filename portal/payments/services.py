@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from portal import outbox
 from portal.accounts.models import User
 from portal.agencies.base import AmountRule
 from portal.agencies.models import Agency
@@ -17,10 +18,10 @@ from portal.audit.services import record
 from portal.bills.models import Bill, StoredBillStatus
 from portal.errors import NotFound, PortalError, ValidationFailed
 from portal.money import format_fen
-from portal.payments import outbox, receipting
+from portal.numbering import payment_reference
+from portal.payments import receipting
 from portal.payments.checkout import Quote, QuoteLine
 from portal.payments.models import ItemState, Payment, PaymentChannel, PaymentItem, PaymentState, Refund
-from portal.payments.numbers import payment_reference
 from portal.payments.states import move_payment
 from portal.promotions import discounts
 from portal.promotions.models import Campaign

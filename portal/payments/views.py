@@ -6,15 +6,13 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal.accounts.auth import role_required
-from portal.accounts.identity import mask_name
-from portal.accounts.models import Role
-from portal.accounts.views import per_user_key
+from portal.authz import Role, per_user_key, role_required
 from portal.db import get_database, get_session
 from portal.errors import NotFound, PortalError, ValidationFailed
 from portal.extensions import configured_limit, limiter
 from portal.forms import ConfirmForm
 from portal.i18n import current_locale
+from portal.identity import mask_name
 from portal.money import format_fen as fen
 from portal.money import parse_amount
 from portal.payments import checkout, delivery, labels, services

@@ -13,7 +13,7 @@ from portal.agencies.models import Agency
 from portal.money import plain_yuan
 from portal.payments.models import Payment, PaymentItem, Refund
 from portal.promotions.models import Campaign, CampaignUse
-from portal.reports.sql import safe_text, shanghai_day
+from portal.sql import safe_text, shanghai_day
 
 
 @dataclass

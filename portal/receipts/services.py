@@ -11,11 +11,11 @@ from datetime import datetime
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from portal.accounts.identity import mask_name
 from portal.agencies.models import Agency
 from portal.db import utcnow
+from portal.identity import mask_name
+from portal.numbering import receipt_number
 from portal.payments.models import ItemState, Payment, Refund
-from portal.payments.numbers import receipt_number
 from portal.promotions.models import Campaign, CampaignUse
 from portal.receipts.models import Receipt, ReceiptKind
 

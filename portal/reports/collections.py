@@ -12,12 +12,10 @@ from sqlalchemy import Select, String, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from portal.agencies.models import CATEGORY_LABELS, Agency
-from portal.payments.labels import ITEM_STATE_LABELS, PAYMENT_STATE_LABELS
-from portal.payments.models import Payment, PaymentChannel, PaymentItem
+from portal.payments.labels import CHANNEL_LABELS, ITEM_STATE_LABELS, PAYMENT_STATE_LABELS
+from portal.payments.models import Payment, PaymentItem
 from portal.reports.filters import CollectionFilter
-from portal.reports.sql import shanghai_day, shanghai_time, spreadsheet_safe
-
-CHANNEL_LABELS = {PaymentChannel.WEB: _l("Portal"), PaymentChannel.AUTOPAY: _l("Auto-pay")}
+from portal.sql import shanghai_day, shanghai_time, spreadsheet_safe
 
 
 @dataclass(frozen=True)

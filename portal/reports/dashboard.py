@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from portal.clock import business_day
 from portal.db import utcnow
-from portal.payments.models import ItemState, OutboxMessage, OutboxState, PaymentItem
+from portal.outbox import OutboxMessage, OutboxState
+from portal.payments.models import ItemState, PaymentItem
 from portal.reports.collections import CollectionSummary, summarise
 from portal.reports.filters import CollectionFilter
 from portal.reports.reconciliation import Reconciliation, reconcile

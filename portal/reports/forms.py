@@ -10,9 +10,8 @@ from wtforms.validators import DataRequired, Optional, ValidationError
 from portal.agencies.models import CATEGORY_LABELS
 from portal.forms import within_service_years
 from portal.input_guard import PortalForm
-from portal.payments.labels import PAYMENT_STATE_LABELS
+from portal.payments.labels import CHANNEL_LABELS, PAYMENT_STATE_LABELS
 from portal.payments.models import PaymentState
-from portal.reports.collections import CHANNEL_LABELS
 
 MAX_RANGE_DAYS = 3660  # ten years: any real question, and day bounds that stay inside datetimes
 

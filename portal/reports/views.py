@@ -12,10 +12,9 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from portal.accounts.auth import role_required
-from portal.accounts.models import Role
 from portal.agencies.models import AgencyCategory
 from portal.agencies.services import all_agencies
+from portal.authz import Role, role_required
 from portal.clock import business_day
 from portal.db import get_database, get_session, utcnow
 from portal.errors import PortalError

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from portal.audit.labels import Vocabulary
 from portal.risk.models import FlagStatus
 
 RULE_LABELS = {
@@ -25,3 +26,17 @@ STATUS_LABELS = {
 
 def label_of(labels: dict, key) -> str:
     return str(labels.get(key, key))
+
+AUDIT_VOCABULARY = Vocabulary(
+    actions={
+        "risk.assigned": _l("Risk flag assigned"),
+        "risk.blocked": _l("Operation blocked by a risk rule"),
+        "risk.cleared": _l("Risk flag cleared"),
+        "risk.escalated": _l("Risk flag escalated"),
+        "risk.flagged": _l("Operation flagged by a risk rule"),
+        "risk.note": _l("Note added to a risk flag"),
+        "risk.report_exported": _l("Suspicious-activity report exported"),
+    },
+    subjects={"risk_flag": _l("Risk flag %(ref)s")},
+    values={"rule": RULE_LABELS, "rules": RULE_LABELS, "operation": OPERATION_LABELS},
+)

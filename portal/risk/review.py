@@ -9,20 +9,20 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from portal.accounts.identity import mask_name, mask_phone
 from portal.accounts.models import User
 from portal.audit.services import record
 from portal.clock import local_time
 from portal.db import utcnow
 from portal.errors import NotFound, ValidationFailed
+from portal.identity import mask_name, mask_phone
 from portal.money import plain_yuan
 from portal.notify import services as notices
-from portal.reports.sql import safe_text
 from portal.risk.checks import history
 from portal.risk.findings import findings
 from portal.risk.labels import OPERATION_LABELS, STATUS_LABELS, label_of
 from portal.risk.models import FlagStatus, RiskFlag, RiskNote, UnfreezeRequest
 from portal.risk.rules import Move
+from portal.sql import safe_text
 from portal.wallet.models import AccountKind, LedgerAccount
 from portal.wallet.owners import wallet_owner
 from portal.wallet.resident import KIND_LABELS

@@ -9,12 +9,11 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from portal.accounts.auth import role_required
-from portal.accounts.identity import mask_name, mask_phone
-from portal.accounts.models import Role
+from portal.authz import Role, role_required
 from portal.db import get_session
 from portal.errors import NotFound, PortalError
 from portal.forms import ConfirmForm
+from portal.identity import mask_name, mask_phone
 from portal.risk import review
 from portal.risk.findings import findings
 from portal.risk.forms import CloseForm, NoteForm, UnfreezeForm

@@ -11,8 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from portal.accounts.auth import role_required
-from portal.accounts.models import Role
+from portal.authz import Role, role_required
 from portal.clock import local_time
 from portal.db import get_session
 from portal.errors import PortalError

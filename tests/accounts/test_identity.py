@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from portal.accounts import identity
+from portal import identity
 from portal.accounts.models import User, VerificationTier
 from tests.conftest import login, submit
 from tests.factories import UserFactory

@@ -18,8 +18,8 @@ _LINK = re.compile(r"https?://\S+/account/reset-password/([A-Za-z0-9_-]+)")
 
 def outbox(app):
     """What the notifier was handed, newest first, once the worker has sent what the requests queued."""
+    from portal import outbox as queue
     from portal import worker
-    from portal.payments import outbox as queue
 
     with app.app_context():
         queue.run(app.extensions["portal.db"], worker.HANDLERS, once=True)

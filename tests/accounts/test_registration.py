@@ -1,7 +1,8 @@
 from sqlalchemy import select
 
-from portal.accounts.models import LoginSession, Role, User, VerificationTier
+from portal.accounts.models import LoginSession, User, VerificationTier
 from portal.audit.models import AuditEvent
+from portal.authz import Role
 from tests.conftest import submit
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 

@@ -1,7 +1,8 @@
 from sqlalchemy import select
 
-from portal.accounts.models import Role, User
+from portal.accounts.models import User
 from portal.audit.models import AuditEvent
+from portal.authz import Role
 from tests.conftest import login, submit
 from tests.factories import AdminFactory, AgencyFactory, ClerkFactory
 

@@ -253,8 +253,7 @@ def test_a_clerk_of_another_agency_gets_not_found(client, db, agency, clerk):
 
 
 def run_worker(app):
-    from portal import worker
-    from portal.payments import outbox
+    from portal import outbox, worker
 
     with app.app_context():
         return outbox.run(app.extensions["portal.db"], worker.HANDLERS, once=True)

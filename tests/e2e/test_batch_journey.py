@@ -17,8 +17,9 @@ import pytest
 from playwright.sync_api import expect
 
 from portal import create_app
-from portal.accounts.models import Role, User
+from portal.accounts.models import User
 from portal.agencies.models import Agency, AgencyCategory
+from portal.authz import Role
 from portal.db import utcnow
 from tests.conftest import make_config, serve, stop
 from tests.e2e.test_account_journey import PASSWORD, assert_accessible

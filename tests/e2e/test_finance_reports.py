@@ -12,8 +12,9 @@ import pytest
 from playwright.sync_api import expect
 
 from portal import create_app
-from portal.accounts.models import Role, User
+from portal.accounts.models import User
 from portal.agencies.models import Agency, AgencyCategory
+from portal.authz import Role
 from portal.bills.models import Bill
 from portal.db import get_session, utcnow
 from portal.payments import checkout, services

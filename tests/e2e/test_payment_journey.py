@@ -20,8 +20,9 @@ from playwright.sync_api import expect
 from pypdf import PdfReader
 
 from portal import create_app
-from portal.accounts.models import Role, User
+from portal.accounts.models import User
 from portal.agencies.models import Agency, AgencyCategory
+from portal.authz import Role
 from portal.bills.models import Bill
 from portal.payments.delivery import verify_url
 from portal.wallet.factory import wallet_service

@@ -10,7 +10,8 @@ import pytest
 from playwright.sync_api import expect
 
 from portal import create_app
-from portal.accounts.models import Role, User, VerificationTier
+from portal.accounts.models import User, VerificationTier
+from portal.authz import Role
 from portal.db import utcnow
 from portal.risk.checks import check
 from portal.risk.rules import TOP_UP

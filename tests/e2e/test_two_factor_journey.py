@@ -11,7 +11,8 @@ import pytest
 from playwright.sync_api import expect
 
 from portal import create_app
-from portal.accounts.models import Role, User
+from portal.accounts.models import User
+from portal.authz import Role
 from tests.conftest import make_config, serve, stop, totp_code
 from tests.e2e.test_account_journey import PASSWORD, assert_accessible
 from tests.e2e.test_payment_journey import screenshot

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
+from portal import outbox
 from portal.db import utcnow
 from portal.main.models import WorkerHeartbeat
-from portal.payments import outbox
-from portal.payments.models import OutboxMessage, OutboxState
+from portal.outbox import OutboxMessage, OutboxState
 
 ROOT = Path(__file__).resolve().parents[2]
 

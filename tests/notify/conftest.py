@@ -49,7 +49,7 @@ def work(app, now=None) -> int:
         database = app.extensions["portal.db"]
         if now is not None:
             worker.scan(database, now)
-            from portal.payments import outbox
+            from portal import outbox
 
             return outbox.run(database, worker.HANDLERS, once=True)
         return worker.run(database, once=True)

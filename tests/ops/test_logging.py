@@ -11,8 +11,8 @@ import pytest
 from flask import g
 from sqlalchemy import select
 
-from portal.payments import outbox
-from portal.payments.models import OutboxMessage
+from portal import outbox
+from portal.outbox import OutboxMessage
 from portal.worker import HANDLERS
 from tests.conftest import login
 from tests.factories import UserFactory

@@ -12,12 +12,11 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import update
 
-from portal import metrics
+from portal import metrics, outbox
 from portal.agencies import http as http_adapter
 from portal.agencies.base import AdapterContext, AgencyConfig, AgencyUnavailable, BillQuery, call_adapter
 from portal.db import utcnow
-from portal.payments import outbox
-from portal.payments.models import OutboxMessage
+from portal.outbox import OutboxMessage
 from portal.worker import HANDLERS
 from tests.conftest import SANDBOX_SECRET, make_config
 from tests.payments.conftest import confirm_form, resident, review, water  # noqa: F401 - fixtures

@@ -5,7 +5,8 @@ import pytest
 from sqlalchemy import func, select
 
 from portal.bills.models import Bill, StoredBillStatus
-from portal.payments.models import OutboxMessage, Payment, PaymentState
+from portal.outbox import OutboxMessage
+from portal.payments.models import Payment, PaymentState
 from portal.receipts.models import Receipt
 from portal.wallet.factory import wallet_service
 from portal.wallet.owners import wallet_owner

@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import func, select
 
 from portal.bills.models import Bill, StoredBillStatus
-from portal.payments.models import OutboxMessage, Payment
+from portal.outbox import OutboxMessage
+from portal.payments.models import Payment
 from portal.receipts.models import Receipt
 from portal.wallet.verify import ledger_violations
 from tests.payments.test_races import balance_of, committed, live_app, resident_with_bill  # noqa: F401

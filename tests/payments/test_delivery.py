@@ -6,9 +6,11 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from config import sandbox_agencies
+from portal import outbox
 from portal.agencies.http import _breakers
-from portal.payments import delivery, outbox
-from portal.payments.models import ItemState, OutboxMessage, OutboxState, Payment, PaymentState
+from portal.outbox import OutboxMessage, OutboxState
+from portal.payments import delivery
+from portal.payments.models import ItemState, Payment, PaymentState
 from portal.receipts.models import Receipt
 from portal.receipts.tokens import verification_token
 from tests.conftest import SANDBOX_SECRET, login, logout

@@ -2,9 +2,11 @@
 
 from sqlalchemy import select
 
+from portal import outbox
 from portal.agencies.base import Ack
-from portal.payments import delivery, outbox
-from portal.payments.models import ItemState, OutboxMessage, OutboxState, Payment, PaymentState
+from portal.outbox import OutboxMessage, OutboxState
+from portal.payments import delivery
+from portal.payments.models import ItemState, Payment, PaymentState
 from portal.wallet.verify import ledger_violations
 from tests.conftest import csrf_token_from
 from tests.payments.conftest import confirm_form, review

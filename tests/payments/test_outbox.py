@@ -6,11 +6,12 @@ from flask import Flask, Response, request
 from sqlalchemy import func, select, update
 
 from config import sandbox_agencies
+from portal import outbox
 from portal.agencies.http import _breakers
 from portal.agencies.sandbox import create_sandbox_app
 from portal.db import utcnow
-from portal.payments import outbox
-from portal.payments.models import ItemState, OutboxMessage, OutboxState, Payment, PaymentItem, PaymentState
+from portal.outbox import OutboxMessage, OutboxState
+from portal.payments.models import ItemState, Payment, PaymentItem, PaymentState
 from portal.payments.states import InvalidTransition, advance_item, move_payment
 from portal.wallet.models import Entry, Transfer
 from tests.conftest import SANDBOX_SECRET, SANDBOX_TODAY, csrf_token_from, login, logout, serve, stop

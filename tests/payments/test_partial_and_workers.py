@@ -5,9 +5,10 @@ import pytest
 from sqlalchemy import func, select
 
 from config import sandbox_agencies
+from portal import outbox
 from portal.agencies.http import _breakers
-from portal.payments import outbox
-from portal.payments.models import OutboxMessage, OutboxState, PaymentItem
+from portal.outbox import OutboxMessage, OutboxState
+from portal.payments.models import PaymentItem
 from portal.receipts import pdf as receipt_pdf_module
 from portal.receipts.models import Receipt
 from tests.conftest import SANDBOX_SECRET

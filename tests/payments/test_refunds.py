@@ -7,7 +7,8 @@ from pypdf import PdfReader
 from sqlalchemy import delete, func, select
 
 from portal.bills.models import Bill, StoredBillStatus
-from portal.payments.models import ItemState, OutboxMessage, Payment, PaymentState, Refund
+from portal.outbox import OutboxMessage
+from portal.payments.models import ItemState, Payment, PaymentState, Refund
 from portal.receipts.models import Receipt, ReceiptKind
 from portal.receipts.tokens import verification_token
 from portal.wallet.factory import wallet_service

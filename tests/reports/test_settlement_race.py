@@ -9,8 +9,9 @@ from datetime import UTC, date, datetime
 from sqlalchemy import func, select
 
 from portal import create_app
-from portal.accounts.models import Role, User
+from portal.accounts.models import User
 from portal.agencies.models import Agency, AgencyCategory
+from portal.authz import Role
 from portal.reports import settlement
 from portal.reports.models import Settlement
 from portal.wallet.factory import wallet_service

@@ -24,9 +24,9 @@ from portal.bills import services as bills
 from portal.clock import business_day
 from portal.db import get_session, utcnow
 from portal.main.models import WorkerHeartbeat
+from portal.outbox import OutboxMessage, OutboxState
 from portal.payments import checkout, refunds
 from portal.payments import services as payments
-from portal.payments.models import OutboxMessage, OutboxState
 from portal.promotions import campaigns
 from portal.promotions.models import CampaignRule
 from portal.receipts.models import Receipt

@@ -8,7 +8,7 @@ from sqlalchemy import Select, select
 from portal.audit.models import AuditEvent
 from portal.audit.services import AuditFilter, filtered
 from portal.reports.collections import Column
-from portal.reports.sql import shanghai_time, spreadsheet_safe
+from portal.sql import shanghai_time, spreadsheet_safe
 
 AUDIT_COLUMNS = (
     Column("seq", _l("Entry"), "text"),

@@ -9,10 +9,10 @@ from wtforms.fields.choices import SelectChoice
 
 from portal.accounts import services as account_services
 from portal.accounts import twofactor
-from portal.accounts.auth import role_required
 from portal.accounts.forms import StaffForm, StaffRoleForm
-from portal.accounts.models import Role, User
+from portal.accounts.models import User
 from portal.agencies import services as agency_services
+from portal.authz import Role, role_required
 from portal.db import get_session
 from portal.errors import PortalError
 from portal.forms import ConfirmForm, attach_error, confirmation_page, confirmed

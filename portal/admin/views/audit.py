@@ -5,13 +5,13 @@ from __future__ import annotations
 from flask import Blueprint, Response, render_template, request
 from flask_login import current_user
 
-from portal.accounts.auth import role_required
-from portal.accounts.models import Role
 from portal.accounts.services import find_by_identifier
-from portal.audit.exporting import AUDIT_COLUMNS, export_query
-from portal.audit.forms import AuditFilterForm
-from portal.audit.labels import MACHINE_ACTORS, action_label, actors_of, detail_items, subject_label
+from portal.admin.audit_export import AUDIT_COLUMNS, export_query
+from portal.admin.audit_forms import AuditFilterForm
+from portal.admin.audit_labels import actors_of, detail_items, subject_label
+from portal.audit.labels import MACHINE_ACTORS, action_label
 from portal.audit.services import AuditFilter, chain_problems, record, search
+from portal.authz import Role, role_required
 from portal.db import get_database, get_session
 from portal.reports.exports import csv_chunks
 

@@ -9,6 +9,7 @@ on the operations page for a manual resend.
 
 from __future__ import annotations
 
+import enum
 import json
 import logging
 import random
@@ -17,12 +18,41 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Index, String, Text, or_, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from portal.db import Database, database_away, utcnow
-from portal.payments.models import OutboxMessage, OutboxState
+from portal.db import Base, Database, database_away, string_enum, utcnow
 from portal.web import bound_request_id, current_request_id
+
+
+class OutboxState(enum.StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    DEAD = "dead"  # gave up after the retry window; an operator may resend it
+
+
+class OutboxMessage(Base):
+    """Work that must follow a commit (telling an agency, rendering a receipt), written in the same
+    transaction as the change that causes it and carried out by the worker."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic: Mapped[str] = mapped_column(String(40))
+    dedupe_key: Mapped[str] = mapped_column(String(120), unique=True)
+    payload_json: Mapped[str] = mapped_column(Text)
+    state: Mapped[OutboxState] = mapped_column(
+        string_enum(OutboxState, "outbox_state"), default=OutboxState.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    give_up_at: Mapped[datetime]
+    locked_until: Mapped[datetime | None]
+    last_error: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None]
+
 
 CONFIRM_TOPIC = "agency.confirm"
 RECEIPT_TOPIC = "receipt.render"

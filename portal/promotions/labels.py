@@ -1,0 +1,32 @@
+"""What the audit log says of campaigns and auto-pay."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from portal.audit.labels import Vocabulary
+from portal.promotions.forms import RULE_LABELS
+
+AUDIT_VOCABULARY = Vocabulary(
+    actions={
+        "autopay.changed": _l("Auto-pay changed"),
+        "autopay.failed": _l("Auto-pay could not pay"),
+        "campaign.approved": _l("Campaign approved"),
+        "campaign.ended": _l("Campaign ended early"),
+        "campaign.budget_returned": _l("Campaign budget returned to the promotion fund"),
+        "campaign.proposed": _l("Campaign proposed"),
+        "campaign.rejected": _l("Campaign rejected"),
+        "export.campaign": _l("Campaign report exported"),
+    },
+    subjects={"campaign": _l("Campaign %(ref)s"), "saved_account": _l("Saved account %(ref)s")},
+    values={
+        "rule": RULE_LABELS,
+        "reason": {
+            "cap": _l("over the monthly cap"),
+            "risk": _l("stopped by a risk rule"),
+            "balance": _l("balance too low"),
+            "limit": _l("over a wallet limit"),
+            "frozen": _l("wallet frozen"),
+        },
+    },
+)
