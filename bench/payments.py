@@ -59,10 +59,10 @@ from portal.agencies.models import Agency  # noqa: E402
 from portal.authz import Role  # noqa: E402
 from portal.bills.models import Bill  # noqa: E402
 from portal.payments.checkout import Selection  # noqa: E402
-from portal.payments.delivery import verify_url  # noqa: E402
 from portal.payments.models import Payment  # noqa: E402
 from portal.receipts.models import Receipt  # noqa: E402
 from portal.receipts.pdf import StaticFilesOnly, receipt_html, render_pdf  # noqa: E402
+from portal.receipts.rendering import verify_url  # noqa: E402
 from portal.receipts.services import receipt_facts  # noqa: E402
 from portal.wallet.factory import wallet_service  # noqa: E402
 from portal.wallet.owners import wallet_owner  # noqa: E402

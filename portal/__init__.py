@@ -68,6 +68,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.payments.views import bp as payments_bp
     from portal.promotions.views import bp as campaigns_bp
     from portal.receipts.views import bp as receipts_bp
+    from portal.receipts.views import downloads as receipt_files_bp
     from portal.reports.views import bp as reports_bp
     from portal.risk.views import bp as risk_bp
     from portal.wallet.api import bp as wallet_api_bp
@@ -78,6 +79,7 @@ def _register_blueprints(app: Flask) -> None:
         *blueprints,
         payments_bp,
         receipts_bp,
+        receipt_files_bp,
         operations_bp,
         batches_bp,
         reports_bp,

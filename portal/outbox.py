@@ -54,8 +54,6 @@ class OutboxMessage(Base):
     delivered_at: Mapped[datetime | None]
 
 
-CONFIRM_TOPIC = "agency.confirm"
-RECEIPT_TOPIC = "receipt.render"
 MAX_BACKOFF = timedelta(hours=6)
 log = logging.getLogger("portal.outbox")
 

@@ -8,17 +8,25 @@ from __future__ import annotations
 
 from flask import Flask
 
+from portal import events
 from portal.accounts import labels as accounts_labels
 from portal.agencies import labels as agencies_labels
 from portal.audit import labels as audit_labels
+from portal.batches import jobs as batch_jobs
 from portal.batches import labels as batches_labels
+from portal.notify import delivery as notify_delivery
 from portal.notify import labels as notify_labels
+from portal.notify import reactions as notify_reactions
+from portal.payments import delivery as payments_delivery
 from portal.payments import labels as payments_labels
 from portal.promotions import labels as promotions_labels
 from portal.receipts import labels as receipts_labels
+from portal.receipts import reactions as receipts_reactions
+from portal.receipts import rendering as receipts_rendering
 from portal.reports import labels as reports_labels
 from portal.risk import labels as risk_labels
 from portal.wallet import labels as wallet_labels
+from portal.wallet import reactions as wallet_reactions
 
 AUDIT_VOCABULARIES = (
     accounts_labels.AUDIT_VOCABULARY,
@@ -34,5 +42,34 @@ AUDIT_VOCABULARIES = (
 )
 
 
+# Who reacts to what, in the order they run. In the publisher's transaction:
+IN_TRANSACTION = (
+    (events.PaymentPaid, receipts_reactions.payment_paid),
+    (events.PaymentPaid, notify_reactions.payment_paid),
+    (events.PaymentRefunded, receipts_reactions.payment_refunded),
+    (events.PaymentRefunded, notify_reactions.payment_refunded),
+    (events.IdentityVerified, wallet_reactions.identity_verified),
+    (events.WalletFrozen, notify_reactions.wallet_frozen),
+    (events.WalletUnfrozen, notify_reactions.wallet_unfrozen),
+    (events.PasswordResetRequested, notify_reactions.password_reset_requested),
+    (events.CampaignApproved, notify_reactions.campaign_approved),
+)
+# Later, in the worker, through the outbox:
+LATER = ((events.BatchLoaded, notify_reactions.batch_loaded),)
+
+# What the worker does with each outbox topic.
+OUTBOX_HANDLERS = {
+    **payments_delivery.HANDLERS,
+    **receipts_rendering.HANDLERS,
+    **batch_jobs.HANDLERS,
+    **notify_delivery.HANDLERS,
+    events.LATER_TOPIC: events.run_later,
+}
+
+
 def init_app(app: Flask) -> None:
     audit_labels.register(*AUDIT_VOCABULARIES)
+    for event_type, listener in IN_TRANSACTION:
+        events.subscribe(event_type, listener)
+    for event_type, listener in LATER:
+        events.subscribe_later(event_type, listener)

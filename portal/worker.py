@@ -17,16 +17,13 @@ from datetime import datetime
 
 from flask import current_app
 
-from portal import outbox
-from portal.batches import jobs as batch_jobs
+from portal import outbox, wiring
 from portal.db import Database, database_away, utcnow
 from portal.main import health
-from portal.notify import delivery as notices
 from portal.notify import scans
-from portal.payments import delivery
 from portal.promotions import autopay
 
-HANDLERS = {**delivery.HANDLERS, **batch_jobs.HANDLERS, **notices.HANDLERS}
+HANDLERS = wiring.OUTBOX_HANDLERS
 log = logging.getLogger("portal.worker")
 RETRY_SECONDS = 2  # a database that restarts is usually back within seconds
 

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from portal import events
 from portal.accounts import auth, passwords, services
 from portal.accounts.models import PasswordResetToken, User
 from portal.audit.services import record
@@ -20,7 +21,6 @@ from portal.authz import Role
 from portal.db import utcnow
 from portal.errors import ValidationFailed
 from portal.i18n import current_locale
-from portal.notify import services as notices
 
 VALID_FOR = timedelta(minutes=30)
 MAX_PER_HOUR = 3  # links sent to one account per hour: stops a stranger flooding someone's phone
@@ -49,7 +49,8 @@ def request_reset(session: Session, login_identifier: str, link: Callable[[str],
         PasswordResetToken(user=user, token_hash=_hash(token), created_at=now, expires_at=now + VALID_FOR)
     )
     # Queued for the worker in this transaction (a slow SMS provider never holds the request up).
-    notices.password_reset(session, user, link(token), VALID_FOR, current_locale())
+    seconds = int(VALID_FOR.total_seconds())
+    events.publish(session, events.PasswordResetRequested(user.id, link(token), seconds, current_locale()))
     record(session, f"user:{user.id}", "password.reset_requested", f"user:{user.id}", channel=_channel(user))
 
 

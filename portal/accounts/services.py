@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal import identity
+from portal import events, identity
 from portal.accounts import idcrypto, passwords
 from portal.accounts.models import User, VerificationTier
 from portal.agencies.models import Agency
@@ -180,6 +180,7 @@ def verify_identity(session: Session, user: User, real_name: str, national_id: s
     if user.verification_tier is VerificationTier.BASIC:
         user.verification_tier = VerificationTier.ID_VERIFIED
     record(session, f"user:{user.id}", "identity.verified", f"user:{user.id}")  # never the number
+    events.publish(session, events.IdentityVerified(user.id))
 
 
 def _national_id_message(problem: str) -> str:

@@ -14,8 +14,6 @@ from portal.db import get_session
 from portal.errors import PortalError
 from portal.extensions import limiter
 from portal.forms import attach_error
-from portal.wallet import resident
-from portal.wallet.factory import wallet_service
 from portal.web import safe_next_url
 
 bp = Blueprint("accounts", __name__, url_prefix="/account")
@@ -116,7 +114,6 @@ def verify_identity():
         try:
             session = get_session()
             services.verify_identity(session, current_user, form.real_name.data, form.national_id.data)
-            resident.identity_verified(wallet_service(session), current_user)
         except PortalError as error:
             attach_error(form, error)
         else:

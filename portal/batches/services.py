@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from portal import outbox
+from portal import events, outbox
 from portal.accounts.models import User
 from portal.agencies.models import Agency
 from portal.audit.services import record
@@ -466,6 +466,7 @@ def commit_now(session: Session, batch: Batch) -> Batch:
         new=batch.rows_new,
         changed=batch.rows_changed,
     )
+    events.publish(session, events.BatchLoaded(batch.agency_id, batch.id))
     return batch
 
 

@@ -27,21 +27,21 @@ from portal.promotions.autopay import AutopaySetting, pay_day
 log = logging.getLogger("portal.notify")
 
 
-def remind(database: Database, now: datetime) -> int:
-    """A reminder for each outstanding bill of a saved account due within REMINDER_DAYS_BEFORE days
-    (Beijing days), for residents who want reminders or have auto-pay on the account; returns how many
-    were queued."""
+def remind(database: Database, now: datetime, agency_id: int | None = None) -> int:
+    """A reminder for each outstanding bill of a saved account (at one agency, or at all) due within
+    REMINDER_DAYS_BEFORE days (Beijing days), for residents who want reminders or have auto-pay on the
+    account; returns how many were queued."""
     today = business_day(now)
     horizon = today + timedelta(days=current_app.config["REMINDER_DAYS_BEFORE"])
     queued = 0
-    for account in _accounts_to_watch(database):
+    for account in _accounts_to_watch(database, agency_id):
         for bill in _bills(database, account):
             if bill.status in OUTSTANDING and bill.due_date and today <= bill.due_date <= horizon:
                 queued += _queue_reminder(database, account, bill, today)
     return queued
 
 
-def _accounts_to_watch(database: Database) -> list[dict]:
+def _accounts_to_watch(database: Database, agency_id: int | None) -> list[dict]:
     wants = or_(NotificationPreference.reminders.is_(None), NotificationPreference.reminders.is_(True))
     autopay_on = and_(AutopaySetting.enabled.is_(True), AutopaySetting.since.is_not(None))
     query = (
@@ -53,6 +53,8 @@ def _accounts_to_watch(database: Database) -> list[dict]:
         .where(User.is_active, User.role == Role.RESIDENT, or_(wants, autopay_on))
         .order_by(SavedAccount.id)
     )
+    if agency_id is not None:
+        query = query.where(SavedAccount.agency_id == agency_id)
     with database.sessionmaker() as session:
         return [
             {

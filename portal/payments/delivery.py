@@ -1,33 +1,23 @@
-"""What the outbox worker does with each topic: tell an agency about a paid bill, render a receipt."""
+"""What the outbox worker does with the payments' topics: tell an agency about a paid bill or a refund."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal import metrics, outbox
+from portal import events
 from portal.agencies.base import Ack, AdapterContext, PaymentConfirmation, RefundNotice, call_adapter
 from portal.agencies.models import Agency
 from portal.agencies.registry import adapter_for
 from portal.audit.services import record
 from portal.db import Database, utcnow
 from portal.outbox import OutboxMessage, OutboxState
-from portal.payments import receipting, refunds
-from portal.payments.models import ItemState, Payment, PaymentItem, PaymentState, Refund
+from portal.payments import refunds
+from portal.payments.models import CONFIRM_TOPIC, ItemState, Payment, PaymentItem, PaymentState, Refund
 from portal.payments.refunds import REFUND_TOPIC
 from portal.payments.states import advance_item, settle_payment_state
-from portal.receipts.models import Receipt, ReceiptKind
-from portal.receipts.services import (
-    issue_receipt,
-    receipt_facts,
-    refunded_so_far,
-    store_pdf,
-    stored_pdf,
-)
-from portal.receipts.tokens import verification_token
 from portal.wallet.factory import wallet_service
 
 
@@ -95,17 +85,8 @@ def _refund_rejected(session: Session, payment: Payment, item: PaymentItem, agen
     )
     item.refunded_fen += left
     payment.refunded_fen += left
-    receipt = issue_receipt(session, payment, ReceiptKind.REFUND, left, transfer)
-    from portal.notify import services as notices  # (imports payments: a cycle at module level)
-
-    notices.queue(
-        session,
-        payment.user_id,
-        "refunded",
-        f"rejected:{item.id}",
-        {"reference": payment.reference, "amount_fen": left - share},  # the wallet's part
-    )
-    receipting.queue_refund(session, payment, receipt)
+    event = events.PaymentRefunded(payment.id, left, left - share, transfer, f"rejected:{item.id}")
+    events.publish(session, event)  # the refund receipt and the resident's notice
 
 
 class ConfirmationFirst(RuntimeError):
@@ -137,63 +118,7 @@ def refund_to_agency(database: Database, payload: dict) -> Callable[[Session], N
     return lambda session: None  # nothing to record beyond the delivery itself
 
 
-def render_receipt(database: Database, payload: dict) -> Callable[[Session], None]:
-    from portal.receipts.pdf import receipt_html, render_pdf  # WeasyPrint (~25 MB) only where rendered
-
-    with database.sessionmaker() as session:
-        receipt = session.get(Receipt, payload["receipt"])
-        facts = receipt_facts(session, receipt, verify_url(receipt.number))
-        with metrics.RECEIPT_RENDER_SECONDS.time():
-            pdf = render_pdf(receipt_html(facts))
-    return lambda session: store_pdf(session, payload["receipt"], pdf, facts["refunded_fen"])
-
-
-def verify_url(number: str) -> str:
-    """The same link whoever renders the receipt (a worker has no request to take the host from)."""
-    return f"{current_app.config['PORTAL_BASE_URL']}/receipts/verify/{verification_token(number)}"
-
-
-class ReceiptNotReady(RuntimeError):
-    """Rendering failed this time; the worker retries it, and the download can be tried again."""
-
-
-def receipt_pdf(
-    database: Database, session: Session, payment: Payment, number: str
-) -> tuple[bytes, str] | None:
-    """The stored PDF of one of the payment's receipts (None if it has no such receipt), rendered now if
-    the worker has not done it yet (or not since the last refund): through the receipt's own outbox
-    message, so it is rendered and stored once whoever gets there first."""
-    row = session.execute(
-        select(Receipt.id, Receipt.kind, Receipt.pdf_sha256, Receipt.pdf_refunded_fen).where(
-            Receipt.payment_id == payment.id, Receipt.number == number
-        )
-    ).first()
-    if row is None:
-        return None
-    receipt_id, kind, digest, pdf_refunded = row
-    refunded = refunded_so_far(session, payment.id) if kind is ReceiptKind.PAYMENT else 0
-    if digest and (pdf_refunded or 0) == refunded:
-        stored = stored_pdf(session, receipt_id, digest)
-        if stored is not None:
-            return stored
-    message_id = session.scalar(
-        select(OutboxMessage.id).where(OutboxMessage.dedupe_key == receipting.render_key(number, refunded))
-    )
-    if message_id is not None:
-        outbox.deliver(database, message_id, HANDLERS)
-    else:  # refunded before payment receipts were rendered again: render it here (stored once)
-        record_render = render_receipt(database, {"receipt": receipt_id})
-        with database.write_transaction() as writing:
-            record_render(writing)
-    with database.sessionmaker() as fresh:  # this request's snapshot may predate the render's commit
-        stored = stored_pdf(fresh, receipt_id)
-    if stored is None:
-        raise ReceiptNotReady(number)
-    return stored
-
-
 HANDLERS = {
-    outbox.CONFIRM_TOPIC: confirm_to_agency,
-    outbox.RECEIPT_TOPIC: render_receipt,
+    CONFIRM_TOPIC: confirm_to_agency,
     REFUND_TOPIC: refund_to_agency,
 }

@@ -11,6 +11,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.agencies.models import Agency
 from portal.db import Base, string_enum, utcnow
 
+# The outbox topic that tells an agency of a paid bill (the worker handler is in delivery.py).
+CONFIRM_TOPIC = "agency.confirm"
+
 
 class PaymentState(enum.StrEnum):
     PENDING = "pending"  # written, money not yet moved (only ever seen inside the checkout transaction)

@@ -15,14 +15,12 @@ from portal.authz import Role, role_required
 from portal.db import get_session
 from portal.errors import NotFound, PortalError
 from portal.forms import ConfirmForm, attach_error
-from portal.i18n import current_locale
+from portal.i18n import current_locale, sentence_gap
 from portal.money import format_fen as fen
-from portal.notify.texts import sentences
 from portal.payments import refunds
 from portal.payments.forms import FindPaymentForm, RefundForm
 from portal.payments.services import refunds_of
-from portal.receipts.services import campaign_of, receipts_of
-from portal.receipts.tokens import verification_token
+from portal.promotions.discounts import campaign_of
 from portal.wallet.factory import wallet_service
 
 bp = Blueprint("operations", __name__, url_prefix="/operations")
@@ -83,10 +81,8 @@ def _payment_page(reference: str, forms: dict, status: int = 200):
         "payments/staff_payment.html",
         payment=found,
         forms=forms,
-        receipts=receipts_of(session, found),
         refunds=refunds_of(session, found),
-        campaign=campaign_of(session, found) if found.discount_fen else None,
-        verification_token=verification_token,
+        campaign=campaign_of(session, found.id) if found.discount_fen else None,
     )
     return page, status
 
@@ -126,4 +122,4 @@ def refunded_message(done) -> str:
     if not done.campaign_fen:
         return wallet
     campaign = _("%(amount)s went back to the campaign's budget.", amount=fen(done.campaign_fen))
-    return sentences(current_locale(), wallet, campaign)
+    return sentence_gap(current_locale()).join((wallet, campaign))

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from portal import outbox
+from portal import events, outbox
 from portal.accounts.models import User
 from portal.agencies.models import Agency
 from portal.audit.services import record
@@ -20,13 +20,10 @@ from portal.bills.models import Bill, StoredBillStatus
 from portal.errors import NotFound, ValidationFailed
 from portal.money import format_fen
 from portal.numbering import random_code
-from portal.payments import receipting
 from portal.payments.models import ItemState, Payment, PaymentItem, PaymentState, Refund
 from portal.payments.states import advance_item, move_payment
 from portal.promotions import discounts
 from portal.promotions.rules import share_of_refund
-from portal.receipts.models import ReceiptKind
-from portal.receipts.services import issue_receipt
 from portal.wallet.campaigns import budget_owner
 from portal.wallet.owners import agency_owner
 
@@ -104,7 +101,7 @@ def return_money(
     unless the campaign's share was all of it) and the campaign's share. The caller updates the item."""
     # The campaign's row is locked before any ledger account, as a payment does.
     share = share_of_refund(item.discount_fen, item.amount_fen, item.refunded_fen, amount_fen)
-    campaign = discounts.give_back(session, payment, share)
+    campaign = discounts.give_back(session, payment.id, share)
     transfers = []
     if amount_fen > share:
         transfers.append(
@@ -143,10 +140,6 @@ def _after_refund(
     session: Session, staff: User, payment: Payment, item: PaymentItem, refund: Refund, agency_code: str
 ) -> None:
     session.flush()  # the refund's id names the agency notice
-    receipt = issue_receipt(
-        session, payment, ReceiptKind.REFUND, refund.amount_fen, refund.transfer_reference
-    )
-    receipting.queue_refund(session, payment, receipt)
     outbox.enqueue(
         session,
         REFUND_TOPIC,
@@ -164,6 +157,8 @@ def _after_refund(
         reason=refund.reason,
         refund=refund.reference,
     )
-    from portal.notify import services as notices  # notify imports payments' outbox: imported here
-
-    notices.refund_made(session, payment, refund)
+    wallet_fen = refund.amount_fen - refund.campaign_fen  # the campaign's share went back to its budget
+    event = events.PaymentRefunded(
+        payment.id, refund.amount_fen, wallet_fen, refund.transfer_reference, f"refund:{refund.reference}"
+    )
+    events.publish(session, event)  # the refund receipt and the resident's notice

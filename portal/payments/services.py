@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from portal import outbox
+from portal import events, outbox
 from portal.accounts.models import User
 from portal.agencies.base import AmountRule
 from portal.agencies.models import Agency
@@ -19,14 +19,19 @@ from portal.bills.models import Bill, StoredBillStatus
 from portal.errors import NotFound, PortalError, ValidationFailed
 from portal.money import format_fen
 from portal.numbering import payment_reference
-from portal.payments import receipting
 from portal.payments.checkout import Quote, QuoteLine
-from portal.payments.models import ItemState, Payment, PaymentChannel, PaymentItem, PaymentState, Refund
+from portal.payments.models import (
+    CONFIRM_TOPIC,
+    ItemState,
+    Payment,
+    PaymentChannel,
+    PaymentItem,
+    PaymentState,
+    Refund,
+)
 from portal.payments.states import move_payment
 from portal.promotions import discounts
 from portal.promotions.models import Campaign
-from portal.receipts.models import ReceiptKind
-from portal.receipts.services import issue_receipt
 from portal.risk.checks import check as risk_check
 from portal.risk.rules import PAYMENT
 from portal.wallet.campaigns import budget_owner
@@ -85,7 +90,19 @@ def chosen_amounts(quote: Quote, entered: dict[int, int | None]) -> list[int]:
 def discount_offer(session: Session, user: User, quote: Quote) -> discounts.Offer | None:
     """What a running campaign would take off the payable bills at their full amounts (review page)."""
     payable = [(line.bill.agency_code, line.bill.total_fen) for line in quote.lines if line.payable]
-    return discounts.best_offer(session, user.id, discounts.lines_for(session, payable)) if payable else None
+    if not payable:
+        return None
+    lines = discounts.lines_for(session, payable)
+    return discounts.best_offer(session, user.id, lines, first=first_payment(session, user.id))
+
+
+def first_payment(session: Session, user_id: int, payment_id: int | None = None) -> bool:
+    """No earlier payment of this resident (besides ``payment_id``, the one being written): the
+    first-payment campaign rule asks."""
+    earlier = select(func.count()).select_from(Payment).where(Payment.user_id == user_id)
+    if payment_id is not None:
+        earlier = earlier.where(Payment.id != payment_id)
+    return not session.scalar(earlier)
 
 
 def find_by_key(session: Session, user: User, key: str) -> Payment | None:
@@ -203,7 +220,8 @@ def _take_discount(
     """The campaign's share of each bill, written on the lines before any money moves."""
     codes = {agency_id: code for code, agency_id in agencies.items()}
     lines = discounts.lines_for(session, [(codes[item.agency_id], item.amount_fen) for item in payment.items])
-    offer = discounts.grant(session, user.id, payment, lines, seen_fen)
+    first = first_payment(session, user.id, payment.id)
+    offer = discounts.grant(session, user.id, payment.id, lines, seen_fen, first=first)
     if offer is None:
         return None
     for item, share in zip(payment.items, offer.shares, strict=True):
@@ -254,13 +272,9 @@ def _move_money(
 
 def _after_payment(session: Session, user: User, payment: Payment, agencies: dict[str, int]) -> None:
     codes = {agency_id: code for code, agency_id in agencies.items()}
-    receipt = issue_receipt(
-        session, payment, ReceiptKind.PAYMENT, payment.total_fen, payment.transfer_reference
-    )
     for item in payment.items:
         code = codes[item.agency_id]
-        outbox.enqueue(session, outbox.CONFIRM_TOPIC, f"confirm:{item.id}", {"item": item.id, "agency": code})
-    receipting.queue_render(session, receipt)
+        outbox.enqueue(session, CONFIRM_TOPIC, f"confirm:{item.id}", {"item": item.id, "agency": code})
     record(
         session,
         f"user:{user.id}",
@@ -271,9 +285,7 @@ def _after_payment(session: Session, user: User, payment: Payment, agencies: dic
         transfer=payment.transfer_reference,
         bills=[item.bill_id for item in payment.items],
     )
-    from portal.notify import services as notices  # notify imports payments' outbox: imported here
-
-    notices.payment_paid(session, payment)
+    events.publish(session, events.PaymentPaid(payment.id))  # the receipt and the resident's notice
 
 
 def payment_of(session: Session, user: User, reference: str) -> Payment:

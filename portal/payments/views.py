@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.authz import Role, per_user_key, role_required
-from portal.db import get_database, get_session
+from portal.db import get_session
 from portal.errors import NotFound, PortalError, ValidationFailed
 from portal.extensions import configured_limit, limiter
 from portal.forms import ConfirmForm
@@ -15,14 +15,14 @@ from portal.i18n import current_locale
 from portal.identity import mask_name
 from portal.money import format_fen as fen
 from portal.money import parse_amount
-from portal.payments import checkout, delivery, labels, services
-from portal.receipts import services as receipts
+from portal.payments import checkout, labels, services
+from portal.promotions.discounts import campaign_of
 from portal.risk.checks import RiskBlocked
 from portal.wallet.errors import WalletError
 from portal.wallet.factory import wallet_service
 from portal.wallet.resident import ensure_wallet
 from portal.wallet.service import spending_refusal
-from portal.web import not_found, referring_page, render_error
+from portal.web import not_found, referring_page
 
 bp = Blueprint("payments", __name__, url_prefix="/payments")
 
@@ -166,30 +166,9 @@ def history():
 def detail(reference: str):
     session = get_session()
     payment = _own_payment(reference)
-    issued = receipts.receipts_of(session, payment)
     refunds = services.refunds_of(session, payment)
-    campaign = receipts.campaign_of(session, payment) if payment.discount_fen else None
-    return render_template(
-        "payments/detail.html", payment=payment, receipts=issued, refunds=refunds, campaign=campaign
-    )
-
-
-@bp.get("/<reference>/receipts/<number>.pdf")
-@role_required(Role.RESIDENT)
-def receipt_pdf(reference: str, number: str):
-    payment = _own_payment(reference)
-    try:
-        found = delivery.receipt_pdf(get_database(), get_session(), payment, number)
-    except delivery.ReceiptNotReady:
-        return render_error(503, _("The receipt is still being prepared. Try again in a minute."))
-    if found is None:
-        abort(404)
-    pdf, etag = found
-    response = Response(pdf, mimetype="application/pdf")
-    response.set_etag(etag)
-    response.headers["Content-Disposition"] = f'attachment; filename="receipt-{number}.pdf"'
-    response.headers["Cache-Control"] = "private, no-cache"
-    return response.make_conditional(request)
+    campaign = campaign_of(session, payment.id) if payment.discount_fen else None
+    return render_template("payments/detail.html", payment=payment, refunds=refunds, campaign=campaign)
 
 
 def _own_payment(reference: str):

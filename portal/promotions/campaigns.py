@@ -11,14 +11,13 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal import events
 from portal.accounts.models import User
 from portal.audit.services import record
 from portal.clock import business_day, day_bounds
 from portal.db import utcnow
 from portal.errors import NotFound, ValidationFailed
-from portal.notify.services import announce_campaign
 from portal.promotions.models import Campaign, CampaignRule, CampaignState
-from portal.promotions.wording import offer_facts
 from portal.wallet.campaigns import budget_owner
 
 MAX_BUDGET_FEN = 100_000_000_00  # ¥100 million: a typo's ceiling, not a policy
@@ -115,7 +114,7 @@ def approve(session: Session, wallet, admin: User, campaign_id: int) -> Campaign
         description=campaign.code,
     )
     campaign.state, campaign.decided_by_id, campaign.decided_at = CampaignState.ACTIVE, admin.id, utcnow()
-    announce_campaign(session, campaign.code, offer_facts(session, campaign))
+    events.publish(session, events.CampaignApproved(campaign.id))  # the news to residents who opted in
     record(
         session,
         f"user:{admin.id}",

@@ -19,7 +19,6 @@ from portal.agencies.models import Agency
 from portal.db import utcnow
 from portal.errors import PortalError
 from portal.money import format_fen
-from portal.payments.models import Payment
 from portal.promotions.models import Campaign, CampaignState, CampaignUse
 from portal.promotions.rules import Line, eligible, rule_discount, spread
 
@@ -68,27 +67,31 @@ def running(session: Session, now: datetime | None = None) -> list[Campaign]:
     )
 
 
-def best_offer(
-    session: Session, user_id: int, lines: Sequence[Line], *, payment_id: int | None = None
-) -> Offer | None:
+def best_offer(session: Session, user_id: int, lines: Sequence[Line], *, first: bool) -> Offer | None:
     """The running campaign that takes most off these lines for this resident (one per payment;
-    the older campaign wins a tie). No lock: what the review page shows."""
+    the older campaign wins a tie); ``first``: this is the resident's first payment (the payments
+    domain knows). No lock: what the review page shows."""
     campaigns = running(session)
     if not campaigns:
         return None
-    first = _first_payment(session, user_id, payment_id)
     used = _uses(session, user_id, [c.id for c in campaigns])
     offers = [_offer(c, lines, first, used.get(c.id, 0)) for c in campaigns]
     return max((o for o in offers if o is not None), key=lambda o: o.discount_fen, default=None)
 
 
 def grant(
-    session: Session, user_id: int, payment: Payment, lines: Sequence[Line], seen_fen: int | None
+    session: Session,
+    user_id: int,
+    payment_id: int,
+    lines: Sequence[Line],
+    seen_fen: int | None,
+    *,
+    first: bool,
 ) -> Offer | None:
     """Take the discount for a payment being written: lock the campaign, judge again on the locked
     row, record the use and spend the budget. DiscountChanged when the resident saw more than the
     budget now allows (seen_fen None: accept whatever is left, as auto-pay does)."""
-    candidate = best_offer(session, user_id, lines, payment_id=payment.id)
+    candidate = best_offer(session, user_id, lines, first=first)
     if candidate is None:
         if seen_fen:
             raise DiscountChanged(0)
@@ -101,7 +104,6 @@ def grant(
     )
     offer = None
     if campaign.state is CampaignState.ACTIVE and campaign.starts_at <= utcnow() < campaign.ends_at:
-        first = _first_payment(session, user_id, payment.id)
         offer = _offer(campaign, lines, first, _uses(session, user_id, [campaign.id]).get(campaign.id, 0))
     granted = offer.discount_fen if offer else 0
     if seen_fen is not None and granted < min(seen_fen, candidate.rule_fen):
@@ -110,7 +112,7 @@ def grant(
         return None
     campaign.spent_fen += granted
     session.add(
-        CampaignUse(campaign_id=campaign.id, user_id=user_id, payment_id=payment.id, discount_fen=granted)
+        CampaignUse(campaign_id=campaign.id, user_id=user_id, payment_id=payment_id, discount_fen=granted)
     )
     return offer
 
@@ -129,13 +131,6 @@ def _offer(campaign: Campaign, lines: Sequence[Line], first: bool, used: int) ->
     return Offer(campaign, discount, shares, rule_fen)
 
 
-def _first_payment(session: Session, user_id: int, payment_id: int | None) -> bool:
-    earlier = select(func.count()).select_from(Payment).where(Payment.user_id == user_id)
-    if payment_id is not None:
-        earlier = earlier.where(Payment.id != payment_id)
-    return not session.scalar(earlier)
-
-
 def _uses(session: Session, user_id: int, campaign_ids: list[int]) -> dict[int, int]:
     rows = session.execute(
         select(CampaignUse.campaign_id, func.count())
@@ -145,10 +140,10 @@ def _uses(session: Session, user_id: int, campaign_ids: list[int]) -> dict[int, 
     return {campaign_id: count for campaign_id, count in rows}
 
 
-def give_back(session: Session, payment: Payment, share_fen: int) -> Campaign | None:
+def give_back(session: Session, payment_id: int, share_fen: int) -> Campaign | None:
     """A refund returns the campaign's share of it: the budget may give it again (the use still
     counts towards the resident's limit). Locks the campaign row; None when no campaign paid."""
-    use = session.scalar(select(CampaignUse).where(CampaignUse.payment_id == payment.id))
+    use = session.scalar(select(CampaignUse).where(CampaignUse.payment_id == payment_id))
     if use is None:
         return None
     campaign = session.scalar(
@@ -161,3 +156,12 @@ def give_back(session: Session, payment: Payment, share_fen: int) -> Campaign | 
         use.returned_fen += share_fen
         campaign.spent_fen -= share_fen
     return campaign
+
+
+def campaign_of(session: Session, payment_id: int) -> Campaign | None:
+    """The campaign that paid part of a payment, if one did."""
+    return session.scalar(
+        select(Campaign)
+        .join(CampaignUse, CampaignUse.campaign_id == Campaign.id)
+        .where(CampaignUse.payment_id == payment_id)
+    )

@@ -16,7 +16,7 @@ from portal.db import utcnow
 from portal.identity import mask_name
 from portal.numbering import receipt_number
 from portal.payments.models import ItemState, Payment, Refund
-from portal.promotions.models import Campaign, CampaignUse
+from portal.promotions.discounts import campaign_of
 from portal.receipts.models import Receipt, ReceiptKind
 
 
@@ -72,8 +72,8 @@ def refund_standing(session: Session, receipt: Receipt) -> RefundStanding | None
     return RefundStanding(refunded, last, max(receipt.amount_fen - refunded, 0))
 
 
-def receipts_of(session: Session, payment: Payment) -> list[Receipt]:
-    return list(session.scalars(select(Receipt).where(Receipt.payment_id == payment.id).order_by(Receipt.id)))
+def receipts_of(session: Session, payment_id: int) -> list[Receipt]:
+    return list(session.scalars(select(Receipt).where(Receipt.payment_id == payment_id).order_by(Receipt.id)))
 
 
 def receipt_facts(session: Session, receipt: Receipt, verify_url: str) -> dict:
@@ -84,7 +84,7 @@ def receipt_facts(session: Session, receipt: Receipt, verify_url: str) -> dict:
     campaign_fen = payment.discount_fen
     if receipt.kind is ReceiptKind.REFUND:
         lines, reason, campaign_fen = _refunded_lines(session, receipt, payment)
-    campaign = campaign_of(session, payment) if campaign_fen else None
+    campaign = campaign_of(session, payment.id) if campaign_fen else None
     standing = refund_standing(session, receipt)
     return {
         # what was refunded since the payment: the PDF says so, and is rendered again after each refund
@@ -130,15 +130,6 @@ def _refunded_lines(session: Session, receipt: Receipt, payment: Payment) -> tup
     refused = [item for item in payment.items if item.state is ItemState.REJECTED]
     lines = [(item, item.refunded_fen) for item in refused]
     return lines, "收费机构拒收 Refused by the agency", sum(item.discount_fen for item in refused)
-
-
-def campaign_of(session: Session, payment: Payment) -> Campaign | None:
-    """The campaign that paid part of a payment, if one did."""
-    return session.scalar(
-        select(Campaign)
-        .join(CampaignUse, CampaignUse.campaign_id == Campaign.id)
-        .where(CampaignUse.payment_id == payment.id)
-    )
 
 
 # A stored PDF never changes, so this process keeps the most recently served ones: a repeated download

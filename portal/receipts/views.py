@@ -2,15 +2,33 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, Response, abort, render_template, request
+from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy import select
 
-from portal.db import get_session
+from portal.authz import Role, role_required
+from portal.db import get_database, get_session
+from portal.errors import NotFound
+from portal.payments.services import payment_of
+from portal.receipts import rendering
 from portal.receipts.models import Receipt
-from portal.receipts.services import refund_standing
-from portal.receipts.tokens import number_from_token
+from portal.receipts.services import receipts_of, refund_standing
+from portal.receipts.tokens import number_from_token, verification_token
+from portal.web import not_found, render_error
 
 bp = Blueprint("receipts", __name__, url_prefix="/receipts")
+# A resident's receipt files sit under their payment's address.
+downloads = Blueprint("receipt_files", __name__, url_prefix="/payments")
+
+
+@bp.record_once
+def _template_helpers(state) -> None:
+    """The payment pages list a payment's receipts without the payments domain reading receipts."""
+    state.app.jinja_env.globals.update(
+        payment_receipts=lambda payment_id: receipts_of(get_session(), payment_id),
+        receipt_verification_token=verification_token,
+    )
 
 
 @bp.get("/verify/<token>")
@@ -22,3 +40,24 @@ def verify(token: str):
     status = 200 if receipt is not None else 404
     refunds = refund_standing(get_session(), receipt) if receipt is not None else None
     return render_template("receipts/verify.html", receipt=receipt, refunds=refunds), status
+
+
+@downloads.get("/<reference>/receipts/<number>.pdf")
+@role_required(Role.RESIDENT)
+def receipt_pdf(reference: str, number: str):
+    try:
+        payment = payment_of(get_session(), current_user, reference)
+    except NotFound:
+        not_found("payment", reference)
+    try:
+        found = rendering.receipt_pdf(get_database(), get_session(), payment, number)
+    except rendering.ReceiptNotReady:
+        return render_error(503, _("The receipt is still being prepared. Try again in a minute."))
+    if found is None:
+        abort(404)
+    pdf, etag = found
+    response = Response(pdf, mimetype="application/pdf")
+    response.set_etag(etag)
+    response.headers["Content-Disposition"] = f'attachment; filename="receipt-{number}.pdf"'
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response.make_conditional(request)

@@ -27,6 +27,7 @@ STATUS_LABELS = {
 def label_of(labels: dict, key) -> str:
     return str(labels.get(key, key))
 
+
 AUDIT_VOCABULARY = Vocabulary(
     actions={
         "risk.assigned": _l("Risk flag assigned"),

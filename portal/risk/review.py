@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
+from portal import events
 from portal.accounts.models import User
 from portal.audit.services import record
 from portal.clock import local_time
@@ -16,7 +17,6 @@ from portal.db import utcnow
 from portal.errors import NotFound, ValidationFailed
 from portal.identity import mask_name, mask_phone
 from portal.money import plain_yuan
-from portal.notify import services as notices
 from portal.risk.checks import history
 from portal.risk.findings import findings
 from portal.risk.labels import OPERATION_LABELS, STATUS_LABELS, label_of
@@ -82,7 +82,7 @@ def close(session: Session, wallet, officer: User, flag_id: int, escalate: bool,
     if escalate and freeze:
         wallet.set_frozen(wallet_owner(found.user), True)
         record(session, f"user:{officer.id}", "wallet.frozen", f"user:{found.user_id}", flag=found.id)
-        notices.wallet_frozen(session, found.user_id, found.id)
+        events.publish(session, events.WalletFrozen(found.user_id, found.id))
     return found
 
 
@@ -123,7 +123,7 @@ def approve_unfreeze(session: Session, wallet, admin: User, request_id: int) -> 
     request.approved_by, request.approved_at = admin.id, utcnow()
     wallet.set_frozen(wallet_owner(request.user), False)
     record(session, f"user:{admin.id}", "wallet.unfrozen", f"user:{request.user_id}", request=request.id)
-    notices.wallet_unfrozen(session, request.user_id, request.id)
+    events.publish(session, events.WalletUnfrozen(request.user_id, request.id))
     return request
 
 

@@ -24,7 +24,7 @@ from portal.accounts.models import User
 from portal.agencies.models import Agency, AgencyCategory
 from portal.authz import Role
 from portal.bills.models import Bill
-from portal.payments.delivery import verify_url
+from portal.receipts.rendering import verify_url
 from portal.wallet.factory import wallet_service
 from portal.wallet.owners import wallet_owner
 from tests.conftest import make_config, serve, stop

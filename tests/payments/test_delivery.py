@@ -11,6 +11,7 @@ from portal.agencies.http import _breakers
 from portal.outbox import OutboxMessage, OutboxState
 from portal.payments import delivery
 from portal.payments.models import ItemState, Payment, PaymentState
+from portal.receipts import rendering
 from portal.receipts.models import Receipt
 from portal.receipts.tokens import verification_token
 from tests.conftest import SANDBOX_SECRET, login, logout
@@ -25,7 +26,8 @@ def pay(client, bill_ids=None):
 
 def run_outbox(app):
     with app.app_context():
-        return outbox.run(app.extensions["portal.db"], delivery.HANDLERS, once=True)
+        handlers = {**delivery.HANDLERS, **rendering.HANDLERS}  # agencies and receipts, no notices
+        return outbox.run(app.extensions["portal.db"], handlers, once=True)
 
 
 def test_worker_confirms_each_bill_once_and_renders_the_receipt(app, client, db, water, resident):

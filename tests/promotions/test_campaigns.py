@@ -179,7 +179,7 @@ def test_refunds_give_the_campaigns_share_back_to_its_budget(app, db, water):
 def test_the_receipt_shows_what_the_resident_and_the_campaign_paid(app, db, water):
     running_campaign(db, amount_off_fen=500, name_zh="春季立减", name_en="Spring saver")
     payment = pay_bills(db, resident(db), [bill(water, 2_000)])
-    receipt = next(r for r in receipts_of(db, payment) if r.kind is ReceiptKind.PAYMENT)
+    receipt = next(r for r in receipts_of(db, payment.id) if r.kind is ReceiptKind.PAYMENT)
     facts = receipt_facts(db, receipt, "https://portal.example/verify")
     assert (facts["amount_fen"], facts["campaign_fen"]) == (2_000, 500)
     assert (facts["campaign_zh"], facts["campaign_en"]) == ("春季立减", "Spring saver")

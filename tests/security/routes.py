@@ -155,7 +155,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("notify.mark_read", "POST"): Route("/notices/{notice}/read", "anon:login res:302 res2:404 staff:403"),
     ("payments.history", "GET"): Route("/payments/", RESIDENT_ONLY),
     ("payments.detail", "GET"): Route("/payments/{payment}", "anon:login res:200 res2:404 staff:403"),
-    ("payments.receipt_pdf", "GET"): Route(
+    ("receipt_files.receipt_pdf", "GET"): Route(
         "/payments/{payment}/receipts/{receipt}.pdf", "anon:login res:200 res2:404 staff:403"
     ),
     ("payments.review", "POST"): Route("/payments/review", "anon:login residents:302 staff:403"),
