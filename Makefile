@@ -65,6 +65,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/bandit -q -r portal -c pyproject.toml
+	$(BIN)/lint-imports
 
 postgres:
 	@.ci/postgres-up

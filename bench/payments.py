@@ -58,7 +58,7 @@ from portal.accounts.models import User, VerificationTier  # noqa: E402
 from portal.agencies.models import Agency  # noqa: E402
 from portal.authz import Role  # noqa: E402
 from portal.bills.models import Bill  # noqa: E402
-from portal.payments.checkout import Selection  # noqa: E402
+from portal.bills.selection import Selection  # noqa: E402
 from portal.payments.models import Payment  # noqa: E402
 from portal.receipts.models import Receipt  # noqa: E402
 from portal.receipts.pdf import StaticFilesOnly, receipt_html, render_pdf  # noqa: E402

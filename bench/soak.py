@@ -58,10 +58,10 @@ from portal.agencies.models import Agency  # noqa: E402
 from portal.audit.services import chain_problems  # noqa: E402
 from portal.authz import Role  # noqa: E402
 from portal.bills.models import Bill  # noqa: E402
+from portal.bills.selection import Selection  # noqa: E402
 from portal.clock import business_day  # noqa: E402
 from portal.db import utcnow  # noqa: E402
 from portal.outbox import OutboxMessage, OutboxState  # noqa: E402
-from portal.payments.checkout import Selection  # noqa: E402
 from portal.payments.models import ItemState, Payment, PaymentItem, Refund  # noqa: E402
 from portal.reports.reconciliation import reconcile  # noqa: E402
 from portal.wallet.factory import wallet_service  # noqa: E402

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from portal import events
+from portal import events, metrics, screening
 from portal.accounts import labels as accounts_labels
 from portal.agencies import labels as agencies_labels
 from portal.audit import labels as audit_labels
@@ -18,12 +18,14 @@ from portal.notify import delivery as notify_delivery
 from portal.notify import labels as notify_labels
 from portal.notify import reactions as notify_reactions
 from portal.payments import delivery as payments_delivery
+from portal.payments import figures as payments_figures
 from portal.payments import labels as payments_labels
 from portal.promotions import labels as promotions_labels
 from portal.receipts import labels as receipts_labels
 from portal.receipts import reactions as receipts_reactions
 from portal.receipts import rendering as receipts_rendering
 from portal.reports import labels as reports_labels
+from portal.risk import checks as risk_checks
 from portal.risk import labels as risk_labels
 from portal.wallet import labels as wallet_labels
 from portal.wallet import reactions as wallet_reactions
@@ -69,6 +71,9 @@ OUTBOX_HANDLERS = {
 
 def init_app(app: Flask) -> None:
     audit_labels.register(*AUDIT_VOCABULARIES)
+    screening.register(risk_checks.check)
+    if payments_figures.payments_by_state not in metrics.DOMAIN_FIGURES:
+        metrics.DOMAIN_FIGURES.append(payments_figures.payments_by_state)
     for event_type, listener in IN_TRANSACTION:
         events.subscribe(event_type, listener)
     for event_type, listener in LATER:

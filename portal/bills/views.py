@@ -9,6 +9,7 @@ from flask_login import current_user
 from portal.authz import Role, per_user_key, role_required
 from portal.bills import services
 from portal.bills.forms import AutopayForm, SaveAccountForm, lookup_form, query_values
+from portal.bills.selection import Selection
 from portal.clock import business_day
 from portal.db import get_session, utcnow
 from portal.errors import PortalError
@@ -17,7 +18,6 @@ from portal.forms import ConfirmForm, attach_error, confirmation_page, confirmed
 from portal.i18n import current_locale
 from portal.identity import mask_name
 from portal.money import plain_yuan
-from portal.payments.checkout import Selection
 from portal.promotions import autopay as autopay_services
 
 bp = Blueprint("bills", __name__, url_prefix="/bills")

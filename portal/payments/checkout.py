@@ -18,30 +18,14 @@ from sqlalchemy.orm import Session
 
 from portal.accounts.idcrypto import IdentityKeyMissing, Sealed, current_vault
 from portal.agencies.base import AmountRule, BillQuery, BillStatus, BillView, call_adapter
+from portal.bills.selection import SELECTION_PURPOSE, Selection
 from portal.bills.services import find_agency
 from portal.errors import PortalError, ValidationFailed
 
 MAX_BILLS = 20
 MAX_TOKEN_LENGTH = 1000  # a sealed selection is under 600 characters; anything longer is not one of ours
-SELECTION_PURPOSE = "bill_selection"  # bound into the tokens' ciphertext: no other sealed value passes
 QUOTE_MAX_AGE_SECONDS = 1800
 PAYABLE = (BillStatus.UNPAID, BillStatus.OVERDUE)
-
-
-@dataclass(frozen=True)
-class Selection:
-    agency_code: str
-    query: tuple[tuple[str, str], ...]
-    bill_id: str
-
-    def token(self) -> str:
-        """The value of the bill's checkbox: opaque ('key_id.ciphertext', AES-GCM under IDENTITY_KEYS), as
-        the query may hold a resident ID number. Deterministic, so a quote's fingerprint compares equal."""
-        text = json.dumps(
-            {"a": self.agency_code, "q": dict(self.query), "b": self.bill_id}, ensure_ascii=False
-        )
-        sealed = current_vault().seal(text, SELECTION_PURPOSE, deterministic=True)
-        return f"{sealed.key_id}.{sealed.ciphertext}"
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from portal import events, outbox
+from portal import events, outbox, screening
 from portal.accounts.models import User
 from portal.agencies.base import AmountRule
 from portal.agencies.models import Agency
@@ -32,8 +32,6 @@ from portal.payments.models import (
 from portal.payments.states import move_payment
 from portal.promotions import discounts
 from portal.promotions.models import Campaign
-from portal.risk.checks import check as risk_check
-from portal.risk.rules import PAYMENT
 from portal.wallet.campaigns import budget_owner
 from portal.wallet.owners import agency_owner, wallet_owner
 from portal.wallet.types import PaymentLeg
@@ -132,7 +130,8 @@ def pay(
     A running campaign pays its discount from its budget; ``discount_seen_fen`` is what the review
     page promised (DiscountChanged when the budget no longer allows it; None takes what is left)."""
     # Before anything is written: a blocking rule refuses here and leaves only its flag to commit.
-    risk_check(session, user, PAYMENT, sum(amounts), payers=[line.bill.payer_name for line in quote.lines])
+    payers = [line.bill.payer_name for line in quote.lines]
+    screening.screen(session, user, screening.PAYMENT, sum(amounts), payers=payers)
     payment = Payment(
         items=[],  # a new payment has no lines yet: no query to find that out
         reference=payment_reference(),

@@ -17,7 +17,7 @@ from portal.money import format_fen as fen
 from portal.money import parse_amount
 from portal.payments import checkout, labels, services
 from portal.promotions.discounts import campaign_of
-from portal.risk.checks import RiskBlocked
+from portal.screening import Blocked
 from portal.wallet.errors import WalletError
 from portal.wallet.factory import wallet_service
 from portal.wallet.resident import ensure_wallet
@@ -93,7 +93,7 @@ def confirm():
         payment = services.pay(
             session, wallet_service(session), current_user, fresh, amounts, discount_seen_fen=discount_seen
         )
-    except RiskBlocked as error:  # nothing was paid; the redirect commits the flag for the officers
+    except Blocked as error:  # nothing was paid; the redirect commits the flag for the officers
         flash(error.message, "error")
         return redirect(url_for("payments.history"))
     except PortalError as error:

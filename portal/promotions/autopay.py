@@ -21,6 +21,7 @@ from portal.accounts.models import User
 from portal.agencies.base import AgencyUnavailable, BillView
 from portal.audit.services import record
 from portal.bills.models import SavedAccount
+from portal.bills.selection import Selection
 from portal.bills.services import OUTSTANDING, find_agency, lookup
 from portal.clock import SHANGHAI, business_day
 from portal.db import Base, Database, utcnow
@@ -31,7 +32,7 @@ from portal.notify.models import Notification
 from portal.payments import checkout
 from portal.payments import services as payments
 from portal.payments.models import Payment, PaymentChannel, PaymentState
-from portal.risk.checks import RiskBlocked
+from portal.screening import Blocked
 from portal.wallet.errors import WalletError
 from portal.wallet.factory import wallet_service
 from portal.wallet.resident import ensure_wallet
@@ -210,7 +211,7 @@ def _quote(database: Database, account_id: int, bill: BillView) -> tuple[checkou
         if account is None or user is None:
             return None
         key = payment_key(account_id, bill.agency_code, bill.bill_id)
-        selection = checkout.Selection(bill.agency_code, tuple(sorted(account.query.items())), bill.bill_id)
+        selection = Selection(bill.agency_code, tuple(sorted(account.query.items())), bill.bill_id)
         try:
             quote = checkout.quote(session, [selection], user.locale or "zh_CN", key=key)
             return quote, payments.chosen_amounts(quote, {})
@@ -251,7 +252,7 @@ def _pay(session: Session, user: User, account: SavedAccount, quote, amounts, se
     except (payments.BillAlreadyPaid, payments.BillBeingConfirmed):
         savepoint.rollback()
         return None  # paid by the resident meanwhile
-    except RiskBlocked:
+    except Blocked:
         savepoint.commit()  # refused before anything was written but its flag, which the officers need
         _failed(session, account, bill, "risk", setting.monthly_cap_fen)
         return None

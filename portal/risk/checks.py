@@ -14,18 +14,18 @@ from sqlalchemy.orm import Session
 from portal.accounts.models import User
 from portal.audit.services import record
 from portal.db import utcnow
-from portal.errors import PortalError
 from portal.payments.models import Payment, PaymentItem
 from portal.risk.findings import Hit, encode
 from portal.risk.models import FlagStatus, RiskFlag
 from portal.risk.rules import HISTORY_DAYS, RULES, Move, Operation
+from portal.screening import Blocked
 from portal.wallet.models import AccountKind, Entry, LedgerAccount, Transfer, TransferKind
 from portal.wallet.owners import wallet_owner
 
 MOVES = (TransferKind.TOP_UP, TransferKind.PAYMENT, TransferKind.WITHDRAWAL)
 
 
-class RiskBlocked(PortalError):
+class RiskBlocked(Blocked):
     """A blocking rule refused the operation; the resident is told to call the hotline, not which rule."""
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-TOP_UP, PAYMENT, WITHDRAWAL = "top_up", "payment", "withdrawal"
+from portal.screening import PAYMENT, TOP_UP, WITHDRAWAL
 
 Facts = dict[str, int]  # what a rule saw beyond the operation's own amount: counts, windows, fen; no text
 

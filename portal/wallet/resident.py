@@ -8,10 +8,9 @@ from datetime import date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
+from portal import screening
 from portal.accounts.models import User, VerificationTier
 from portal.audit.services import record
-from portal.risk.checks import check as risk_check
-from portal.risk.rules import TOP_UP, WITHDRAWAL
 from portal.wallet.owners import wallet_owner
 from portal.wallet.types import Balance, CardView, StatementLine, TransferResult
 
@@ -67,7 +66,7 @@ def top_up(
     wallet, session: Session, user: User, amount_fen: int, card: str, idempotency_key: str
 ) -> TransferResult:
     ensure_wallet(wallet, user)
-    risk_check(session, user, TOP_UP, amount_fen)
+    screening.screen(session, user, screening.TOP_UP, amount_fen)
     result = wallet.top_up(wallet_owner(user), amount_fen, card=card, idempotency_key=idempotency_key)
     return _audited(session, user, "wallet.top_up", result)
 
@@ -76,7 +75,7 @@ def withdraw(
     wallet, session: Session, user: User, amount_fen: int, card: str, idempotency_key: str
 ) -> TransferResult:
     ensure_wallet(wallet, user)
-    risk_check(session, user, WITHDRAWAL, amount_fen)
+    screening.screen(session, user, screening.WITHDRAWAL, amount_fen)
     result = wallet.withdraw(wallet_owner(user), amount_fen, card=card, idempotency_key=idempotency_key)
     return _audited(session, user, "wallet.withdrawal", result)
 

@@ -8,8 +8,8 @@ import pytest
 import config as portal_config
 from portal import create_app
 from portal.agencies.base import AgencyAdapter
-from portal.agencies.local import LocalAdapter
 from portal.agencies.registry import ENTRY_POINT_GROUP, RegistryError, check_configuration, discover
+from portal.bills.local_agency import LocalAdapter
 
 EXAMPLE_PACKAGE = Path(__file__).resolve().parent.parent / "example_adapter"
 
@@ -27,7 +27,7 @@ def test_the_installed_portal_registers_the_local_adapter():
 
 def test_duplicate_adapter_names_fail_loudly():
     with pytest.raises(RegistryError, match="two packages register the agency adapter 'local'"):
-        discover([entry("local", "portal.agencies.local:LocalAdapter")] * 2)
+        discover([entry("local", "portal.bills.local_agency:LocalAdapter")] * 2)
 
 
 def test_an_entry_point_that_is_not_an_adapter_fails_loudly():

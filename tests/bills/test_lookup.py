@@ -1,8 +1,8 @@
 import pytest
 
 from config import sandbox_agencies
-from portal.agencies.local import LocalAdapter
 from portal.agencies.models import AgencyCategory
+from portal.bills.local_agency import LocalAdapter
 from portal.bills.models import StoredBillStatus
 from tests.conftest import SANDBOX_SECRET
 from tests.factories import AgencyFactory, BillFactory

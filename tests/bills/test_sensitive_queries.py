@@ -13,7 +13,8 @@ from sqlalchemy import select
 from config import sandbox_agencies
 from portal.agencies.models import AgencyCategory
 from portal.bills.models import SavedAccount
-from portal.payments.checkout import Selection, selection_from_token
+from portal.bills.selection import Selection
+from portal.payments.checkout import selection_from_token
 from tests.conftest import SANDBOX_SECRET, csrf_token_from, login, submit
 from tests.factories import AgencyFactory, UserFactory
 

@@ -16,6 +16,7 @@ from portal.accounts.models import User
 from portal.agencies.models import Agency, AgencyCategory
 from portal.authz import Role
 from portal.bills.models import Bill
+from portal.bills.selection import Selection
 from portal.db import get_session, utcnow
 from portal.payments import checkout, services
 from portal.wallet.funding import GATEWAYS
@@ -87,7 +88,7 @@ def _seed(app) -> None:
                     period="2026-02",
                 )
             )
-            selection = checkout.Selection(code, (("account_reference", "3100200300"),), f"R-{number}")
+            selection = Selection(code, (("account_reference", "3100200300"),), f"R-{number}")
             quote = checkout.quote(session, [selection], "en")
             services.pay(session, _wallet(app, session, moment), session.get(User, payer_id), quote, [fen])
             session.commit()

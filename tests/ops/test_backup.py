@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from portal import create_app
 from portal.accounts.models import User
 from portal.audit.models import AuditEvent
+from portal.bills.selection import Selection
 from portal.clock import business_day
 from portal.db import get_session, utcnow
 from portal.ops.postgres import BackupError, find_tool, libpq_env
@@ -56,7 +57,7 @@ def _portal(url: str, **settings) -> Flask:
 
 def _pay(session, resident, agency, bill_no: str, amount_fen: int):
     factories.BillFactory(agency=agency, account_reference=HOUSEHOLD, bill_no=bill_no, amount_fen=amount_fen)
-    selection = checkout.Selection(agency.code, (("account_reference", HOUSEHOLD),), bill_no)
+    selection = Selection(agency.code, (("account_reference", HOUSEHOLD),), bill_no)
     quote = checkout.quote(session, [selection], "en")
     wallet = wallet_service(session)
     return payments.pay(session, wallet, resident, quote, payments.chosen_amounts(quote, {}))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from portal.bills.selection import Selection
 from portal.clock import business_day
 from portal.db import utcnow
 from portal.payments import checkout, services
@@ -54,7 +55,7 @@ def fund(session, user, amount_fen: int = 100_000) -> None:
 def quote_of(session, bills):
     """A quote of stored bills, as the review page makes it (local adapter, account reference query)."""
     selections = [
-        checkout.Selection(bill.agency.code, (("account_reference", bill.account_reference),), bill.bill_no)
+        Selection(bill.agency.code, (("account_reference", bill.account_reference),), bill.bill_no)
         for bill in bills
     ]
     return checkout.quote(session, selections, "en")

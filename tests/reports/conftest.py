@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from portal.bills.selection import Selection
 from portal.db import get_session
 from portal.payments import checkout, services
 from portal.payments.refunds import refund_item
@@ -56,7 +57,7 @@ class Payments:
         bill = BillFactory(
             agency=agency, account_reference="3100200300", amount_fen=amount_fen, description=description
         )
-        selection = checkout.Selection(agency.code, (("account_reference", "3100200300"),), bill.bill_no)
+        selection = Selection(agency.code, (("account_reference", "3100200300"),), bill.bill_no)
         with self.app.test_request_context():
             session = get_session()  # the request's session, as a view would use; one per connection use
             quote = checkout.quote(session, [selection], "en")
