@@ -219,7 +219,10 @@ def _take_discount(
     """The campaign's share of each bill, written on the lines before any money moves."""
     codes = {agency_id: code for code, agency_id in agencies.items()}
     lines = discounts.lines_for(session, [(codes[item.agency_id], item.amount_fen) for item in payment.items])
-    first = first_payment(session, user.id, payment.id)
+
+    def first() -> bool:
+        return first_payment(session, user.id, payment.id)
+
     offer = discounts.grant(session, user.id, payment.id, lines, seen_fen, first=first)
     if offer is None:
         return None

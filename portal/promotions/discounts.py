@@ -7,7 +7,7 @@ payment and a refund of one campaign never wait on each other in opposite orders
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -86,12 +86,14 @@ def grant(
     lines: Sequence[Line],
     seen_fen: int | None,
     *,
-    first: bool,
+    first: Callable[[], bool],
 ) -> Offer | None:
     """Take the discount for a payment being written: lock the campaign, judge again on the locked
     row, record the use and spend the budget. DiscountChanged when the resident saw more than the
-    budget now allows (seen_fen None: accept whatever is left, as auto-pay does)."""
-    candidate = best_offer(session, user_id, lines, first=first)
+    budget now allows (seen_fen None: accept whatever is left, as auto-pay does). ``first`` asks the
+    payments domain whether this is the resident's first payment: asked again once the campaign is
+    locked, so two first payments racing for the rule see each other."""
+    candidate = best_offer(session, user_id, lines, first=first())
     if candidate is None:
         if seen_fen:
             raise DiscountChanged(0)
@@ -104,7 +106,7 @@ def grant(
     )
     offer = None
     if campaign.state is CampaignState.ACTIVE and campaign.starts_at <= utcnow() < campaign.ends_at:
-        offer = _offer(campaign, lines, first, _uses(session, user_id, [campaign.id]).get(campaign.id, 0))
+        offer = _offer(campaign, lines, first(), _uses(session, user_id, [campaign.id]).get(campaign.id, 0))
     granted = offer.discount_fen if offer else 0
     if seen_fen is not None and granted < min(seen_fen, candidate.rule_fen):
         raise DiscountChanged(granted)
