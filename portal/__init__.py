@@ -61,6 +61,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.admin.views.audit import bp as audit_bp
     from portal.admin.views.staff import bp as admin_bp
     from portal.agencies.views import bp as agencies_bp
+    from portal.autopay.views import bp as autopay_bp
     from portal.batches.views import bp as batches_bp
     from portal.bills.views import bp as bills_bp
     from portal.main.views import bp as main_bp
@@ -86,6 +87,7 @@ def _register_blueprints(app: Flask) -> None:
         audit_bp,
         risk_bp,
         campaigns_bp,
+        autopay_bp,
     ):
         app.register_blueprint(blueprint)
     app.register_blueprint(two_factor_bp)

@@ -3,13 +3,13 @@
 from portal.accounts import models as accounts_models
 from portal.agencies import models as agencies_models
 from portal.audit import models as audit_models
+from portal.autopay import models as autopay_models
 from portal.batches import models as batches_models
 from portal.bills import models as bills_models
 from portal.db import Base
 from portal.main import models as main_models
 from portal.notify import models as notify_models
 from portal.payments import models as payments_models
-from portal.promotions import autopay as autopay_models
 from portal.promotions import models as promotions_models
 from portal.receipts import models as receipts_models
 from portal.reports import models as reports_models

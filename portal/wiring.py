@@ -12,6 +12,8 @@ from portal import events, metrics, screening
 from portal.accounts import labels as accounts_labels
 from portal.agencies import labels as agencies_labels
 from portal.audit import labels as audit_labels
+from portal.autopay import labels as autopay_labels
+from portal.autopay import reactions as autopay_reactions
 from portal.batches import jobs as batch_jobs
 from portal.batches import labels as batches_labels
 from portal.notify import delivery as notify_delivery
@@ -33,6 +35,7 @@ from portal.wallet import reactions as wallet_reactions
 AUDIT_VOCABULARIES = (
     accounts_labels.AUDIT_VOCABULARY,
     agencies_labels.AUDIT_VOCABULARY,
+    autopay_labels.AUDIT_VOCABULARY,
     batches_labels.AUDIT_VOCABULARY,
     notify_labels.AUDIT_VOCABULARY,
     payments_labels.AUDIT_VOCABULARY,
@@ -57,7 +60,7 @@ IN_TRANSACTION = (
     (events.CampaignApproved, notify_reactions.campaign_approved),
 )
 # Later, in the worker, through the outbox:
-LATER = ((events.BatchLoaded, notify_reactions.batch_loaded),)
+LATER = ((events.BatchLoaded, autopay_reactions.batch_loaded),)
 
 # What the worker does with each outbox topic.
 OUTBOX_HANDLERS = {

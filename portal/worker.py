@@ -18,10 +18,10 @@ from datetime import datetime
 from flask import current_app
 
 from portal import outbox, wiring
+from portal.autopay import paying, reminders
 from portal.db import Database, database_away, utcnow
 from portal.main import health
 from portal.notify import scans
-from portal.promotions import autopay
 
 HANDLERS = wiring.OUTBOX_HANDLERS
 log = logging.getLogger("portal.worker")
@@ -33,9 +33,9 @@ def scan(database: Database, now: datetime | None = None) -> dict[str, int]:
     earlier pass, so a resident always hears of a bill before it is paid."""
     now = now or utcnow()
     counts = {
-        "reminders": scans.remind(database, now),
+        "reminders": reminders.remind(database, now),
         "delays": scans.confirmation_delays(database, now),
-        "autopay": autopay.run(database, now),
+        "autopay": paying.run(database, now),
     }
     log.info("scan: %s", counts)
     return counts

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal import events, identity
@@ -264,3 +264,14 @@ def list_staff(session: Session) -> list[User]:
     return list(
         session.scalars(select(User).where(User.role != Role.RESIDENT).order_by(User.role, User.email))
     )
+
+
+def clerk_count(session: Session, agency: Agency) -> int:
+    """Shown on the agency's page (a template helper, since agencies sit below accounts)."""
+    return (
+        session.scalar(
+            select(func.count()).select_from(User).where(User.agency_id == agency.id, User.role == Role.CLERK)
+        )
+        or 0
+    )
+

@@ -19,6 +19,12 @@ from portal.web import safe_next_url
 bp = Blueprint("accounts", __name__, url_prefix="/account")
 
 
+@bp.record_once
+def _template_helpers(state) -> None:
+    """The agency page (agencies, below accounts) shows how many clerks the agency has."""
+    state.app.jinja_env.globals["clerk_count"] = lambda agency: services.clerk_count(get_session(), agency)
+
+
 def _login_limit() -> str:
     return current_app.config["RATELIMIT_LOGIN"]
 

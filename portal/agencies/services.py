@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.accounts.models import User
 from portal.agencies.models import Agency, AgencyCategory
-from portal.authz import Role
 
 _CATEGORY_ORDER = list(AgencyCategory)
 
@@ -23,12 +21,3 @@ def enabled_agencies(session: Session) -> list[Agency]:
 
 def all_agencies(session: Session) -> list[Agency]:
     return in_display_order(session.scalars(select(Agency)))
-
-
-def clerk_count(session: Session, agency: Agency) -> int:
-    return (
-        session.scalar(
-            select(func.count()).select_from(User).where(User.agency_id == agency.id, User.role == Role.CLERK)
-        )
-        or 0
-    )

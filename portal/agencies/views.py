@@ -27,7 +27,7 @@ def index():
 def overview(code: str):
     db = get_session()
     agency = agency_in_scope(db, current_user, code)
-    return render_template("agencies/overview.html", agency=agency, clerks=services.clerk_count(db, agency))
+    return render_template("agencies/overview.html", agency=agency)
 
 
 @bp.get("/protocol/openapi.json")

@@ -7,14 +7,13 @@ from functools import lru_cache
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
-from wtforms import BooleanField, StringField
+from wtforms import StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 from wtforms.widgets import TextInput
 from wtforms.widgets.core import clean_key
 
 from portal.agencies.base import AgencyAdapter, QueryField
 from portal.input_guard import PortalForm
-from portal.wallet.forms import AmountField
 
 
 class _LookupForm(PortalForm):
@@ -97,15 +96,4 @@ class SaveAccountForm(PortalForm):
             DataRequired(_l("Enter a nickname.")),
             Length(max=40, message=_l("At most 40 characters.")),
         ],
-    )
-
-
-class AutopayForm(PortalForm):
-    """Auto-pay of one saved account: on or off, and the most it may pay in a month."""
-
-    enabled = BooleanField(_l("Pay this account's bills automatically"))
-    monthly_cap = AmountField(
-        _l("Monthly cap (yuan)"),
-        description=_l("The most auto-pay may pay for this account in a calendar month (Beijing time)."),
-        render_kw={"inputmode": "decimal", "autocomplete": "off", "spellcheck": "false"},
     )

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.authz import Role, per_user_key, role_required
 from portal.bills import services
-from portal.bills.forms import AutopayForm, SaveAccountForm, lookup_form, query_values
+from portal.bills.forms import SaveAccountForm, lookup_form, query_values
 from portal.bills.selection import Selection
-from portal.clock import business_day
-from portal.db import get_session, utcnow
+from portal.db import get_session
 from portal.errors import PortalError
 from portal.extensions import configured_limit, limiter
-from portal.forms import ConfirmForm, attach_error, confirmation_page, confirmed
+from portal.forms import ConfirmForm, confirmation_page, confirmed
 from portal.i18n import current_locale
 from portal.identity import mask_name
-from portal.money import plain_yuan
-from portal.promotions import autopay as autopay_services
 
 bp = Blueprint("bills", __name__, url_prefix="/bills")
 
@@ -119,39 +116,6 @@ def mine():
         tokens=tokens,
         mask_name=mask_name,
         delete_form=ConfirmForm(),
-        autopay=autopay_services.settings_of(get_session(), current_user),
-    )
-
-
-@bp.route("/mine/<int:account_id>/autopay", methods=["GET", "POST"])
-@role_required(Role.RESIDENT)
-def autopay(account_id: int):
-    db = get_session()
-    try:
-        account, setting = autopay_services.account_of(db, current_user, account_id)
-    except PortalError:
-        abort(404)
-    form = AutopayForm()
-    if request.method == "GET" and setting is not None:
-        form.enabled.data, form.monthly_cap.data = setting.enabled, plain_yuan(setting.monthly_cap_fen)
-    if form.validate_on_submit():
-        try:
-            cap = form.monthly_cap.fen
-            autopay_services.save_setting(db, current_user, account.id, form.enabled.data, cap)
-        except PortalError as error:
-            attach_error(form, error)
-        else:
-            flash(_("Auto-pay is on.") if form.enabled.data else _("Auto-pay is off."), "success")
-            return redirect(url_for("bills.mine"))
-    days = current_app.config["AUTOPAY_DAYS_BEFORE"]
-    spent = autopay_services.month_spent(db, current_user.id, account.id, business_day(utcnow()))
-    return render_template(
-        "autopay/edit.html",
-        form=form,
-        account=account,
-        days_before=days,
-        setting=setting,
-        month_spent_fen=spent,
     )
 
 

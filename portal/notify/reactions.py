@@ -1,6 +1,6 @@
 """What residents are told when something happens elsewhere: the notify domain's listeners to domain
 events (subscribed in ``portal.wiring``). Each queues one notice keyed by the event, in the event's
-transaction, except the reminders after a batch, which ask agencies and so run later in the worker."""
+transaction."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ from sqlalchemy.orm import Session
 
 from portal import events
 from portal.accounts.models import User
-from portal.db import Database, utcnow
-from portal.notify import scans, services
+from portal.notify import services
 from portal.payments.models import Payment
 from portal.promotions.models import Campaign
 from portal.promotions.wording import offer_facts
@@ -44,9 +43,3 @@ def password_reset_requested(session: Session, event: events.PasswordResetReques
 def campaign_approved(session: Session, event: events.CampaignApproved) -> None:
     campaign = session.get(Campaign, event.campaign_id)
     services.announce_campaign(session, campaign.code, offer_facts(session, campaign))
-
-
-def batch_loaded(database: Database, event: events.BatchLoaded) -> None:
-    """Bills a clerk just loaded may be due soon: remind the agency's saved accounts now, not at the next
-    scan (each reminder is keyed by account and bill, so the scan never repeats one)."""
-    scans.remind(database, utcnow(), agency_id=event.agency_id)

@@ -1,4 +1,4 @@
-"""What the audit log says of campaigns and auto-pay."""
+"""What the audit log says of campaigns."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ from portal.promotions.forms import RULE_LABELS
 
 AUDIT_VOCABULARY = Vocabulary(
     actions={
-        "autopay.changed": _l("Auto-pay changed"),
-        "autopay.failed": _l("Auto-pay could not pay"),
         "campaign.approved": _l("Campaign approved"),
         "campaign.ended": _l("Campaign ended early"),
         "campaign.budget_returned": _l("Campaign budget returned to the promotion fund"),
@@ -18,15 +16,6 @@ AUDIT_VOCABULARY = Vocabulary(
         "campaign.rejected": _l("Campaign rejected"),
         "export.campaign": _l("Campaign report exported"),
     },
-    subjects={"campaign": _l("Campaign %(ref)s"), "saved_account": _l("Saved account %(ref)s")},
-    values={
-        "rule": RULE_LABELS,
-        "reason": {
-            "cap": _l("over the monthly cap"),
-            "risk": _l("stopped by a risk rule"),
-            "balance": _l("balance too low"),
-            "limit": _l("over a wallet limit"),
-            "frozen": _l("wallet frozen"),
-        },
-    },
+    subjects={"campaign": _l("Campaign %(ref)s")},
+    values={"rule": RULE_LABELS},
 )

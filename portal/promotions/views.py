@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import timedelta
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from portal.agencies import services as agency_services
 from portal.agencies.models import AgencyCategory
-from portal.audit.services import record
 from portal.authz import Role, role_required
 from portal.clock import local_time
 from portal.db import get_session, utcnow
@@ -23,7 +20,6 @@ from portal.i18n import current_locale
 from portal.promotions import campaigns
 from portal.promotions.forms import RULE_LABELS, CampaignForm
 from portal.promotions.models import CampaignRule
-from portal.promotions.report import campaign_report, report_rows
 from portal.promotions.wording import covers_text, offer_facts, offer_text
 from portal.wallet.factory import wallet_service
 from portal.web import not_found
@@ -95,27 +91,12 @@ def _draft(form: CampaignForm) -> campaigns.CampaignDraft:
 def detail(campaign_id: int):
     session = get_session()
     found = _campaign_or_404(campaign_id)
-    report = campaign_report(session, found, current_locale())
     return render_template(
         "promotions/detail.html",
         campaign=found,
-        report=report,
         offer=offer_facts(session, found),
         confirm_form=ConfirmForm(),
     )
-
-
-@bp.get("/<int:campaign_id>/report.csv")
-@role_required(Role.ADMIN, Role.FINANCE)
-def report_csv(campaign_id: int):
-    session = get_session()
-    found = _campaign_or_404(campaign_id)
-    buffer = io.StringIO()
-    csv.writer(buffer).writerows(report_rows(campaign_report(session, found, current_locale())))
-    record(session, f"user:{current_user.id}", "export.campaign", f"campaign:{found.code}")
-    response = Response("\ufeff" + buffer.getvalue(), mimetype="text/csv")
-    response.headers["Content-Disposition"] = f'attachment; filename="campaign-{found.code}.csv"'
-    return response
 
 
 @bp.post("/<int:campaign_id>/approve")

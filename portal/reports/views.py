@@ -3,6 +3,8 @@ their own agency only; residents see none of it. Every export is written to the 
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 from datetime import date, timedelta
 
@@ -14,13 +16,16 @@ from werkzeug.datastructures import MultiDict
 
 from portal.agencies.models import AgencyCategory
 from portal.agencies.services import all_agencies
+from portal.audit.services import record
 from portal.authz import Role, role_required
 from portal.clock import business_day
 from portal.db import get_database, get_session, utcnow
-from portal.errors import PortalError
+from portal.errors import NotFound, PortalError
 from portal.i18n import current_locale
 from portal.payments.models import PaymentChannel, PaymentState
+from portal.promotions import campaigns
 from portal.reports import documents, exports, settlement
+from portal.reports.campaigns import campaign_report, report_rows
 from portal.reports.chart import collections_chart
 from portal.reports.collections import LINE_COLUMNS, line_query, summarise
 from portal.reports.dashboard import dashboard
@@ -29,8 +34,18 @@ from portal.reports.forms import CollectionsForm, DateRangeForm, SettleForm, Set
 from portal.reports.reconciliation import reconcile
 from portal.wallet.factory import wallet_service
 from portal.wallet.models import Transfer
+from portal.web import not_found
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
+
+
+@bp.record_once
+def _template_helpers(state) -> None:
+    """The campaign page (promotions) shows the campaign's report, which sums payments: asked by name."""
+    state.app.jinja_env.globals["campaign_report"] = lambda found: campaign_report(
+        get_session(), found, current_locale()
+    )
+
 
 FINANCE_STAFF = (Role.FINANCE, Role.ADMIN)
 REPORT_READERS = (Role.FINANCE, Role.ADMIN, Role.CLERK)
@@ -204,3 +219,19 @@ def transfer(reference: str):
     if found is None:
         abort(404)
     return render_template("reports/transfer.html", transfer=found)
+
+
+@bp.get("/campaigns/<int:campaign_id>.csv")
+@role_required(*FINANCE_STAFF)
+def campaign_csv(campaign_id: int):
+    session = get_session()
+    try:
+        found = campaigns.campaign(session, campaign_id)
+    except NotFound:
+        not_found("campaign", campaign_id)
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(report_rows(campaign_report(session, found, current_locale())))
+    record(session, f"user:{current_user.id}", "export.campaign", f"campaign:{found.code}")
+    response = Response("\ufeff" + buffer.getvalue(), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="campaign-{found.code}.csv"'
+    return response

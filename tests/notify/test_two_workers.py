@@ -14,13 +14,13 @@ import sqlalchemy as sa
 
 from portal import create_app
 from portal.agencies.models import Agency, AgencyCategory
+from portal.autopay.models import AutopaySetting
 from portal.bills.models import Bill
 from portal.bills.services import save_account
 from portal.clock import business_day
 from portal.db import utcnow
 from portal.notify.models import Notification
 from portal.payments.models import Payment
-from portal.promotions.autopay import AutopaySetting
 from portal.wallet.factory import wallet_service
 from portal.wallet.owners import wallet_owner
 from tests.conftest import make_config

@@ -165,7 +165,7 @@ def test_finance_downloads_the_campaign_report(app, client, db, water, shopper):
     FinanceFactory(email="finance@city.example.cn")
     login(client, "finance@city.example.cn")
 
-    response = client.get(f"/admin/campaigns/{campaign.id}/report.csv")
+    response = client.get(f"/reports/campaigns/{campaign.id}.csv")
 
     assert response.status_code == 200
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))

@@ -17,9 +17,9 @@ from portal.payments.models import Payment
 from portal.promotions import campaigns
 from portal.promotions.discounts import DiscountChanged
 from portal.promotions.models import CampaignRule, CampaignState, CampaignUse
-from portal.promotions.report import campaign_report
 from portal.receipts.models import ReceiptKind
 from portal.receipts.services import receipt_facts, receipts_of
+from portal.reports.campaigns import campaign_report
 from portal.wallet.campaigns import PROMOTION_FUND_OWNER, budget_owner
 from portal.wallet.factory import wallet_service
 from portal.wallet.models import AccountKind, LedgerAccount, Transfer, TransferKind

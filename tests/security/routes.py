@@ -140,8 +140,8 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("bills.delete", "POST"): Route(
         "/bills/mine/{account}/delete", "anon:login res:302 res2:404 staff:403", {"confirmed": "yes"}
     ),
-    ("bills.autopay", "GET"): Route("/bills/mine/{account}/autopay", "anon:login res:200 res2:404 staff:403"),
-    ("bills.autopay", "POST"): Route(
+    ("autopay.edit", "GET"): Route("/bills/mine/{account}/autopay", "anon:login res:200 res2:404 staff:403"),
+    ("autopay.edit", "POST"): Route(
         "/bills/mine/{account}/autopay",
         "anon:login res:302 res2:404 staff:403",
         {"enabled": "y", "monthly_cap": "100"},
@@ -219,7 +219,7 @@ ROUTES: dict[tuple[str, str], Route] = {
         },
     ),
     ("campaigns.detail", "GET"): Route("/admin/campaigns/{campaign}", FINANCE_STAFF),
-    ("campaigns.report_csv", "GET"): Route("/admin/campaigns/{campaign}/report.csv", FINANCE_STAFF),
+    ("reports.campaign_csv", "GET"): Route("/reports/campaigns/{campaign}.csv", FINANCE_STAFF),
     ("campaigns.approve", "POST"): Route("/admin/campaigns/{campaign}/approve", ADMIN_ACTION),
     ("campaigns.reject", "POST"): Route("/admin/campaigns/{campaign}/reject", ADMIN_ACTION),
     ("campaigns.end", "POST"): Route("/admin/campaigns/{campaign}/end", ADMIN_ACTION, {"confirmed": "yes"}),

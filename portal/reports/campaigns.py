@@ -1,4 +1,6 @@
-"""A campaign's report: uses, residents reached, spend and what is left, per agency and Beijing day."""
+"""A campaign's report: uses, residents reached, spend and what is left, per agency and Beijing day.
+
+It is a report because it sums payments and refunds, which promotions sits below."""
 
 from __future__ import annotations
 

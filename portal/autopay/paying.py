@@ -8,36 +8,35 @@ and that bill is never tried again, so a failure can never turn into a second pa
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from datetime import UTC, date, datetime, timedelta
 
 from flask import current_app
-from flask_babel import gettext as _
-from sqlalchemy import CheckConstraint, ForeignKey, func, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from portal.accounts.models import User
 from portal.agencies.base import AgencyUnavailable, BillView
 from portal.audit.services import record
+from portal.autopay.models import AutopaySetting
+from portal.autopay.services import month_spent, pay_day, payment_key
 from portal.bills.models import SavedAccount
 from portal.bills.selection import Selection
 from portal.bills.services import OUTSTANDING, find_agency, lookup
-from portal.clock import SHANGHAI, business_day
-from portal.db import Base, Database, utcnow
-from portal.errors import NotFound, PortalError, ValidationFailed
+from portal.clock import business_day
+from portal.db import Database
+from portal.errors import PortalError, ValidationFailed
 from portal.notify import services as notices
 from portal.notify.context import acting_session
 from portal.notify.models import Notification
 from portal.payments import checkout
 from portal.payments import services as payments
-from portal.payments.models import Payment, PaymentChannel, PaymentState
+from portal.payments.models import Payment, PaymentChannel
 from portal.screening import Blocked
 from portal.wallet.errors import WalletError
 from portal.wallet.factory import wallet_service
 from portal.wallet.resident import ensure_wallet
 
-MAX_CAP_FEN = 10_000_000  # ¥100,000 a month: above every wallet tier's limits anyway
 WALLET_REASONS = {
     "insufficient_funds": "balance",
     "per_payment_limit": "limit",
@@ -45,93 +44,6 @@ WALLET_REASONS = {
     "wallet_frozen": "frozen",
 }
 log = logging.getLogger("portal.autopay")
-
-
-class AutopaySetting(Base):
-    """Auto-pay of one saved account: on or off, and at most ``monthly_cap_fen`` a Beijing month."""
-
-    __tablename__ = "autopay_settings"
-    __table_args__ = (CheckConstraint("monthly_cap_fen > 0", name="cap_positive"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    saved_account_id: Mapped[int] = mapped_column(
-        ForeignKey("saved_accounts.id", ondelete="CASCADE"), unique=True
-    )
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    enabled: Mapped[bool] = mapped_column(default=False)
-    monthly_cap_fen: Mapped[int]
-    since: Mapped[date]  # the Beijing day it was switched on: bills due earlier are left to the resident
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-# --- the resident's side -----------------------------------------------------------------------------
-
-
-def account_of(session: Session, user: User, account_id: int) -> tuple[SavedAccount, AutopaySetting | None]:
-    """A saved account of this resident and its auto-pay setting; NotFound for anyone else's."""
-    account = session.get(SavedAccount, account_id)
-    if account is None or account.user_id != user.id:
-        raise NotFound(_("That saved account does not exist."))
-    setting = session.scalar(select(AutopaySetting).where(AutopaySetting.saved_account_id == account.id))
-    return account, setting
-
-
-def settings_of(session: Session, user: User) -> dict[int, AutopaySetting]:
-    """Saved account id -> auto-pay setting, for the Saved accounts page."""
-    rows = session.scalars(select(AutopaySetting).where(AutopaySetting.user_id == user.id))
-    return {row.saved_account_id: row for row in rows}
-
-
-def save_setting(session: Session, user: User, account_id: int, enabled: bool, cap_fen: int | None):
-    """Switch auto-pay on (with a cap) or off; audited. Switching on again starts from today."""
-    account, setting = account_of(session, user, account_id)
-    if enabled and not cap_fen:
-        raise ValidationFailed(_("Enter a monthly cap."), field="monthly_cap")
-    if cap_fen is not None and not 0 < cap_fen <= MAX_CAP_FEN:
-        raise ValidationFailed(_("Enter a monthly cap of at most ¥100,000.00."), field="monthly_cap")
-    today = business_day(utcnow())
-    if setting is None:
-        setting = AutopaySetting(saved_account_id=account.id, user_id=user.id, since=today)
-        session.add(setting)
-    if enabled and not setting.enabled:
-        setting.since = today
-    setting.enabled = enabled
-    setting.monthly_cap_fen = cap_fen or setting.monthly_cap_fen or MAX_CAP_FEN
-    setting.updated_at = utcnow()
-    details = {"enabled": enabled, "monthly_cap_fen": setting.monthly_cap_fen}
-    record(session, f"user:{user.id}", "autopay.changed", f"saved_account:{account.id}", **details)
-    return setting
-
-
-# --- the worker's side -------------------------------------------------------------------------------
-
-
-def payment_key(account_id: int, agency_code: str, bill_id: str) -> str:
-    """The same key for one bill of one account, whichever worker or retry pays it (fits 64 characters)."""
-    digest = hashlib.sha256(f"{agency_code}\0{bill_id}".encode()).hexdigest()[:32]
-    return f"autopay:{account_id}:{digest}"
-
-
-def pay_day(bill: BillView) -> date | None:
-    if bill.due_date is None:
-        return None
-    return bill.due_date - timedelta(days=current_app.config["AUTOPAY_DAYS_BEFORE"])
-
-
-def month_spent(session: Session, user_id: int, account_id: int, today: date) -> int:
-    """Auto-paid from this account in today's Beijing month, less what was refunded."""
-    first = today.replace(day=1)
-    start = datetime(first.year, first.month, 1, tzinfo=SHANGHAI)
-    end = datetime(first.year + first.month // 12, first.month % 12 + 1, 1, tzinfo=SHANGHAI)
-    query = select(func.coalesce(func.sum(Payment.total_fen - Payment.refunded_fen), 0)).where(
-        Payment.user_id == user_id,
-        Payment.channel == PaymentChannel.AUTOPAY,
-        Payment.idempotency_key.like(f"autopay:{account_id}:%"),
-        Payment.state != PaymentState.PENDING,
-        Payment.created_at >= start,
-        Payment.created_at < end,
-    )
-    return session.scalar(query) or 0
 
 
 def run(database: Database, scan_started: datetime) -> int:

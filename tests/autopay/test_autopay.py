@@ -6,10 +6,11 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from portal.autopay.models import AutopaySetting
+from portal.autopay.services import payment_key
 from portal.db import utcnow
 from portal.notify.models import Notification
 from portal.payments.models import Payment, PaymentChannel
-from portal.promotions.autopay import AutopaySetting, payment_key
 from portal.receipts.models import Receipt
 from tests.conftest import login, submit
 from tests.factories import UserFactory
