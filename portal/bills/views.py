@@ -38,12 +38,17 @@ def lookup(code: str):
     form = lookup_form(adapter, current_locale(), formdata if formdata else None)
     values, bills, problem = query_values(adapter, form), None, None
     if formdata and form.validate():
-        try:
-            bills = services.lookup(adapter, values)
-        except PortalError as error:
-            problem = error.message
+        bills, problem = _bills_or_problem(adapter, values)
     save_form = SaveAccountForm() if bills is not None and _is_resident() else None
     return _lookup_page(agency, adapter, form, values, bills, problem, save_form)
+
+
+def _bills_or_problem(adapter, values: dict[str, str]):
+    """The agency's bills now, or why it could not be asked (shown on the page instead)."""
+    try:
+        return services.lookup(adapter, values), None
+    except PortalError as error:
+        return None, error.message
 
 
 def _lookup_page(agency, adapter, form, values, bills, problem, save_form):
@@ -87,11 +92,7 @@ def save(code: str):
         return redirect(url_for("bills.lookup", code=code))
     values = query_values(adapter, form)
     if not save_form.validate_on_submit():  # the nickname: its message beside it, the bills shown again
-        bills, problem = None, None
-        try:
-            bills = services.lookup(adapter, values)
-        except PortalError as error:
-            problem = error.message
+        bills, problem = _bills_or_problem(adapter, values)
         return _lookup_page(agency, adapter, form, values, bills, problem, save_form), 400
     try:
         services.save_account(db, current_user, agency, values, save_form.nickname.data)

@@ -8,14 +8,13 @@ from flask_login import current_user
 
 from portal.authz import Role, per_user_key, role_required
 from portal.db import get_session
-from portal.errors import NotFound, PortalError, ValidationFailed
+from portal.errors import NotFound, PortalError
 from portal.extensions import configured_limit, limiter
 from portal.forms import ConfirmForm
 from portal.i18n import current_locale
 from portal.identity import mask_name
 from portal.money import format_fen as fen
-from portal.money import parse_amount
-from portal.payments import checkout, labels, services
+from portal.payments import checkout, confirmation, labels, services
 from portal.promotions.discounts import campaign_of
 from portal.screening import Blocked
 from portal.wallet.errors import WalletError
@@ -62,66 +61,40 @@ def confirm():
         abort(400)
     session = get_session()
     try:
-        key, selections, fingerprints, discount_seen = checkout.read_quote(
-            request.form.get("quote", ""), current_user.id
+        done = confirmation.confirm(
+            session,
+            wallet_service(session),
+            current_user,
+            request.form.get("quote", ""),
+            request.form,
+            current_locale(),
         )
-    except ValidationFailed as error:
-        flash(error.message, "error")
-        return redirect(url_for("bills.index"))
-    existing = services.find_by_key(session, current_user, key)
-    if existing is not None:  # a double click, a refresh, back-and-resubmit: the same payment
-        if services.replay_differs(existing, _entered_amounts_if_readable(len(existing.items))):
-            flash(
-                _(
-                    "This confirmation was used already: it paid %(amount)s, as below. The amounts you "
-                    "entered this time were not used and nothing more was paid.",
-                    amount=fen(existing.total_fen),
-                ),
-                "error",
-            )
-        return redirect(url_for("payments.detail", reference=existing.reference))
-    try:
-        fresh = checkout.quote(session, selections, current_locale(), key=key)
-    except PortalError as error:
-        flash(error.message, "error")
-        return redirect(url_for("bills.index"))
-    if not checkout.unchanged(fresh, fingerprints):
-        changed = checkout.Quote(checkout.new_key(), fresh.lines)  # a new key: a new decision
-        return _review_page(changed, problem=checkout.QuoteChanged(changed).message, status=409)
-    try:
-        amounts = services.chosen_amounts(fresh, _entered_amounts(len(fresh.lines)))
-        payment = services.pay(
-            session, wallet_service(session), current_user, fresh, amounts, discount_seen_fen=discount_seen
-        )
+    except checkout.QuoteChanged as error:
+        return _review_page(error.quote, problem=error.message, status=409)
+    except confirmation.PaymentRefused as error:
+        return _review_page(error.quote, problem=error.message, status=409, field=error.field)
     except Blocked as error:  # nothing was paid; the redirect commits the flag for the officers
         flash(error.message, "error")
         return redirect(url_for("payments.history"))
-    except PortalError as error:
-        return _review_page(fresh, problem=error.message, status=409, field=error.field)
-    paid_from_wallet = fen(payment.total_fen - payment.discount_fen)
-    flash(_("Paid: %(amount)s left your wallet. Keep the receipt below.", amount=paid_from_wallet), "success")
-    return redirect(url_for("payments.detail", reference=payment.reference))
-
-
-def _entered_amounts(count: int) -> dict[int, int | None]:
-    entered: dict[int, int | None] = {}
-    for index in range(count):
-        text = request.form.get(f"amount-{index}", "").strip()
-        if text:
-            try:
-                entered[index] = parse_amount(text)
-            except ValueError as error:
-                raise ValidationFailed(
-                    _("Enter an amount such as 12.50."), field=f"amount-{index}"
-                ) from error
-    return entered
-
-
-def _entered_amounts_if_readable(count: int) -> dict[int, int | None] | None:
-    try:
-        return _entered_amounts(count)
-    except ValidationFailed:
-        return None
+    except PortalError as error:  # the review expired, or the agencies could not be asked again
+        flash(error.message, "error")
+        return redirect(url_for("bills.index"))
+    if done.other_amounts:
+        flash(
+            _(
+                "This confirmation was used already: it paid %(amount)s, as below. The amounts you "
+                "entered this time were not used and nothing more was paid.",
+                amount=fen(done.payment.total_fen),
+            ),
+            "error",
+        )
+    elif not done.replayed:
+        paid_from_wallet = fen(done.payment.total_fen - done.payment.discount_fen)
+        flash(
+            _("Paid: %(amount)s left your wallet. Keep the receipt below.", amount=paid_from_wallet),
+            "success",
+        )
+    return redirect(url_for("payments.detail", reference=done.payment.reference))
 
 
 def _review_page(quote, problem: str | None = None, status: int = 200, field: str | None = None):
