@@ -1,104 +1,16 @@
-"""The city bill-payment portal: create_app() builds a configured Flask application."""
+"""The city bill-payment portal. ``create_app()`` (``portal.app``) builds a configured Flask application;
+``flask --app portal`` and gunicorn's ``portal:create_app()`` find it here."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask
 
-from config import PROJECT_ROOT, Config, load_config
-from portal.templating import PortalEnvironment
+def __getattr__(name: str) -> Any:
+    """Loaded when asked for, not for cycles but for weight: ``import portal.money`` (a migration, a
+    benchmark's helper, a worker's child process) should not load every domain and blueprint."""
+    if name == "create_app":
+        from portal.app import create_app
 
-
-class Portal(Flask):
-    """Flask with the portal's Jinja environment (templates compiled per language)."""
-
-    jinja_environment = PortalEnvironment
-
-
-def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
-    """Build the app. ``config`` is a Config instance, or overrides applied to the environment's one."""
-    app = Portal(
-        __name__,
-        template_folder=str(PROJECT_ROOT / "templates"),
-        static_folder=str(PROJECT_ROOT / "static"),
-        instance_path=str(PROJECT_ROOT / "instance"),
-    )
-    settings = config if isinstance(config, Config) else load_config()
-    settings.validate()
-    app.config.from_mapping(settings.as_dict())
-    if isinstance(config, Mapping):
-        app.config.from_mapping(config)
-
-    from portal import db, extensions, i18n, input_guard, metrics, web
-
-    web.init_logging(app)
-    metrics.init_app(app)  # before db: a request's time then includes its commit
-    db.init_app(app)
-    web.init_app(app)  # first, so the request id exists even for requests CSRF or the limiter refuse
-    input_guard.init_app(app)
-    extensions.csrf.init_app(app)
-    extensions.limiter.init_app(app)
-    i18n.init_app(app)
-
-    from portal import notify, wiring
-    from portal.accounts import auth
-    from portal.agencies import registry
-
-    auth.init_app(app)
-    registry.init_app(app)
-    notify.init_app(app)
-    wiring.init_app(app)
-    _register_blueprints(app)
-    _register_cli(app)
-    return app
-
-
-def _register_blueprints(app: Flask) -> None:
-    from portal.accounts.twofactor_views import bp as two_factor_bp
-    from portal.accounts.views import bp as accounts_bp
-    from portal.admin.views.audit import bp as audit_bp
-    from portal.admin.views.staff import bp as admin_bp
-    from portal.agencies.views import bp as agencies_bp
-    from portal.autopay.views import bp as autopay_bp
-    from portal.batches.views import bp as batches_bp
-    from portal.bills.views import bp as bills_bp
-    from portal.main.views import bp as main_bp
-    from portal.payments.operations import bp as operations_bp
-    from portal.payments.views import bp as payments_bp
-    from portal.promotions.views import bp as campaigns_bp
-    from portal.receipts.views import bp as receipts_bp
-    from portal.receipts.views import downloads as receipt_files_bp
-    from portal.reports.views import bp as reports_bp
-    from portal.risk.views import bp as risk_bp
-    from portal.wallet.api import bp as wallet_api_bp
-    from portal.wallet.views import bp as wallet_bp
-
-    blueprints = (main_bp, accounts_bp, agencies_bp, admin_bp, bills_bp, wallet_bp, wallet_api_bp)
-    for blueprint in (
-        *blueprints,
-        payments_bp,
-        receipts_bp,
-        receipt_files_bp,
-        operations_bp,
-        batches_bp,
-        reports_bp,
-        audit_bp,
-        risk_bp,
-        campaigns_bp,
-        autopay_bp,
-    ):
-        app.register_blueprint(blueprint)
-    app.register_blueprint(two_factor_bp)
-    from portal.accounts.reset_views import bp as password_reset_bp
-    from portal.notify.views import bp as dev_outbox_bp
-
-    app.register_blueprint(password_reset_bp)
-    app.register_blueprint(dev_outbox_bp)
-
-
-def _register_cli(app: Flask) -> None:
-    from portal import cli
-
-    cli.init_app(app)
+        return create_app
+    raise AttributeError(f"module 'portal' has no attribute {name!r}")

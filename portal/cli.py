@@ -10,14 +10,19 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
+from werkzeug.serving import run_simple
 
-from portal import demo
+from portal import demo, worker
+from portal.accounts import idcrypto, key_rotation, twofactor
 from portal.accounts import services as account_services
+from portal.agencies.sandbox import Faults, create_sandbox_app
 from portal.audit.models import AuditEvent
 from portal.audit.services import chain_problems
 from portal.authz import STAFF_ROLES, Role
+from portal.bills import services as bill_services
 from portal.db import get_database
 from portal.errors import PortalError
+from portal.ops import backup, checks
 from portal.wallet.factory import wallet_service
 from portal.wallet.verify import ledger_violations, purge_idempotency_keys
 
@@ -38,10 +43,6 @@ ops_cli = AppGroup("ops", help="Operations: backup and restore of the database."
 )
 def agencies_sandbox(port: int, faults: str) -> None:
     """Serve the sandbox agency server (demo traffic police and tax bureau) on 127.0.0.1."""
-    from werkzeug.serving import run_simple
-
-    from portal.agencies.sandbox import Faults, create_sandbox_app
-
     click.echo(f"Sandbox agency server (made-up data): http://127.0.0.1:{port}")
     secret = current_app.config["SANDBOX_AGENCY_SECRET"]
     app = create_sandbox_app(secret, faults=Faults.parse(faults))
@@ -52,7 +53,7 @@ def agencies_sandbox(port: int, faults: str) -> None:
 @click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
     """Apply migrations up to REVISION (default: head)."""
-    from portal import migrate  # Alembic (~9 MB) loads only for these commands
+    from portal import migrate  # for weight: Alembic (~9 MB) loads only for these commands
 
     migrate.upgrade(current_app.config["DATABASE_URL"], revision)
     click.echo(f"database upgraded to {revision}")
@@ -62,7 +63,7 @@ def db_upgrade(revision: str) -> None:
 @click.argument("revision")
 def db_downgrade(revision: str) -> None:
     """Revert migrations down to REVISION."""
-    from portal import migrate
+    from portal import migrate  # for weight, as above
 
     migrate.downgrade(current_app.config["DATABASE_URL"], revision)
     click.echo(f"database downgraded to {revision}")
@@ -93,7 +94,6 @@ def users_create(
 @click.option("--email", "login", required=True, help="The user's e-mail address (or mobile number).")
 def users_reset_two_factor(login: str) -> None:
     """Remove a user's lost authenticator: they set two-factor up again at their next login."""
-    from portal.accounts import twofactor
 
     with get_database().write_transaction() as session:
         user = account_services.find_by_identifier(session, login)
@@ -119,12 +119,10 @@ def users_unlock(login: str) -> None:
 def users_rotate_ids() -> None:
     """Re-encrypt national ID numbers, two-factor secrets and sensitive saved bill queries under the first
     key of IDENTITY_KEYS (after adding a new key)."""
-    from portal.accounts import idcrypto
-    from portal.bills import services as bill_services
 
     with get_database().write_transaction() as session:
-        ids = idcrypto.rotate(session)
-        secrets = idcrypto.rotate_totp_secrets(session)
+        ids = key_rotation.rotate(session)
+        secrets = key_rotation.rotate_totp_secrets(session)
         queries = bill_services.rotate_saved_queries(session)
     key_id = idcrypto.current_vault().current_key_id
     click.echo(f"{ids} ID numbers re-encrypted under key {key_id}")
@@ -135,11 +133,9 @@ def users_rotate_ids() -> None:
 def users_reindex() -> None:
     """Recompute the blind indexes of ID numbers and saved accounts under IDENTITY_INDEX_KEY (after the old
     key moved to IDENTITY_PREVIOUS_INDEX_KEYS); afterwards the old key can be removed."""
-    from portal.accounts import idcrypto
-    from portal.bills import services as bill_services
 
     with get_database().write_transaction() as session:
-        ids = idcrypto.reindex(session)
+        ids = key_rotation.reindex(session)
         accounts = bill_services.reindex_saved_accounts(session)
     click.echo(f"{ids} ID number indexes and {accounts} saved account indexes recomputed")
 
@@ -199,7 +195,6 @@ def wallet_purge_keys() -> None:
 def outbox_run(once: bool) -> None:
     """Deliver outbox messages and run the scans (several workers may run at once on PostgreSQL).
     SIGTERM or Ctrl-C: the message in hand is finished, then the worker exits 0."""
-    from portal import worker
 
     stop = threading.Event()
     for signal_number in (signal.SIGTERM, signal.SIGINT):
@@ -211,7 +206,6 @@ def outbox_run(once: bool) -> None:
 @outbox_cli.command("scan")
 def outbox_scan() -> None:
     """One pass of the worker's scans: bills falling due, late agency confirmations, auto-pay."""
-    from portal import worker
 
     counts = worker.scan(get_database())
     click.echo(", ".join(f"{name}: {count}" for name, count in counts.items()))
@@ -241,7 +235,6 @@ def _report_audit(problems: list, entries: int) -> bool:
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
 def ops_backup(output: Path) -> None:
     """Back up the database to OUTPUT: pg_dump's custom format on PostgreSQL, a copy on SQLite."""
-    from portal.ops import backup
 
     try:
         backend = backup.backup(current_app.config["DATABASE_URL"], output)
@@ -255,7 +248,6 @@ def ops_backup(output: Path) -> None:
 @click.option("--database-url", required=True, help="A new, empty database to restore into.")
 def ops_restore(source: Path, database_url: str) -> None:
     """Restore a backup into a new, empty database, then check its ledger and audit chain there."""
-    from portal.ops import backup, checks
 
     try:
         backend = backup.restore(source, database_url)

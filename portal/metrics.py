@@ -31,6 +31,11 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from portal.db import get_session, utcnow
+from portal.extensions import limiter
+from portal.outbox import OutboxMessage, OutboxState
+from portal.web import render_error
+
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 LOOPBACK = frozenset({"127.0.0.1", "::1"})
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -84,8 +89,6 @@ def init_app(app: Flask) -> None:
     app.after_request(_count_request)
     app.register_error_handler(RateLimitExceeded, _rate_limited)
     app.add_url_rule("/metrics", endpoint="metrics", view_func=metrics_view, methods=["GET"])
-    from portal.extensions import limiter
-
     limiter.exempt(metrics_view)
 
 
@@ -141,8 +144,6 @@ def scrape_registry() -> CollectorRegistry:
         multiprocess.MultiProcessCollector(registry)
     else:
         registry.register(_ThisProcess())
-    from portal.db import get_session
-
     registry.register(DatabaseCollector(get_session()))
     return registry
 
@@ -178,9 +179,6 @@ class DatabaseCollector:
         yield from figures
 
     def _read(self) -> list[Metric]:
-        from portal.db import utcnow
-        from portal.outbox import OutboxMessage, OutboxState
-
         session = self.session
         if session.get_bind().dialect.name == "postgresql":
             session.execute(text("SET LOCAL statement_timeout = 2000"))  # a slow count never hangs a scrape
@@ -223,7 +221,5 @@ def _count_request(response: Response) -> Response:
 
 
 def _rate_limited(error: RateLimitExceeded):
-    from portal.web import render_error
-
     RATE_LIMITED.labels(request.endpoint or "unmatched").inc()
     return render_error(error.code)

@@ -19,8 +19,10 @@ from pythonjsonlogger.json import JsonFormatter
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed, NotFound
 
+from portal.clock import local_time
 from portal.db import database_away
 from portal.extensions import login_manager
+from portal.money import chinese_capitals, format_fen, plain_yuan
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -158,9 +160,6 @@ def referring_page() -> str | None:
 
 
 def init_app(app: Flask) -> None:
-    from portal.clock import local_time
-    from portal.money import chinese_capitals, format_fen, plain_yuan
-
     app.jinja_env.filters.update(
         fen=format_fen,
         fen_signed=lambda amount: format_fen(amount, sign=True),

@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import current_app
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from portal.identity import normalize_national_id
 
@@ -98,45 +96,3 @@ def current_vault() -> IdentityVault:
     config = current_app.config
     previous = tuple(config.get("IDENTITY_PREVIOUS_INDEX_KEYS", ()))
     return IdentityVault(dict(config["IDENTITY_KEYS"]), config["IDENTITY_INDEX_KEY"], previous)
-
-
-def rotate(session: Session) -> int:
-    """Re-encrypt every ID number held under an older key, after a new key was put first in IDENTITY_KEYS;
-    once none is left, the old key can be dropped from the list. Returns how many were re-encrypted."""
-    from portal.accounts.models import User
-
-    current = current_vault().current_key_id
-    stale = select(User).where(User.national_id_key.is_not(None), User.national_id_key != current)
-    count = 0
-    for user in session.scalars(stale):
-        user.national_id = user.national_id  # decrypts with its old key, seals with the current one
-        count += 1
-    return count
-
-
-def rotate_totp_secrets(session: Session) -> int:
-    """The same for two-factor secrets (totp_last_step is kept, so no code can be replayed after it)."""
-    from portal.accounts.models import User
-
-    current = current_vault().current_key_id
-    stale = select(User).where(User.totp_secret_key.is_not(None), User.totp_secret_key != current)
-    count = 0
-    for user in session.scalars(stale):
-        user.totp_secret = user.totp_secret
-        count += 1
-    return count
-
-
-def reindex(session: Session) -> int:
-    """Recompute every ID number's blind index under IDENTITY_INDEX_KEY (after the old one moved to
-    IDENTITY_PREVIOUS_INDEX_KEYS); then the old key can go. Returns how many indexes changed."""
-    from portal.accounts.models import User
-
-    vault = current_vault()
-    count = 0
-    for user in session.scalars(select(User).where(User.national_id_ciphertext.is_not(None))):
-        fresh = vault.index(user.national_id or "")
-        if user.national_id_index != fresh:
-            user.national_id_index = fresh
-            count += 1
-    return count

@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.accounts.idcrypto import TWO_FACTOR, Sealed, current_vault
 from portal.agencies.models import Agency
 from portal.authz import Role
 from portal.db import Base, string_enum, utcnow
@@ -101,7 +102,6 @@ class User(Base):
         """Decrypted on demand with the app's keys; pages show only identity.mask_national_id() of it."""
         if self.national_id_ciphertext is None or self.national_id_key is None:
             return None
-        from portal.accounts.idcrypto import Sealed, current_vault
 
         return current_vault().open(Sealed(self.national_id_key, self.national_id_ciphertext))
 
@@ -110,7 +110,6 @@ class User(Base):
         if number is None:
             self.national_id_key = self.national_id_ciphertext = self.national_id_index = None
             return
-        from portal.accounts.idcrypto import current_vault
 
         vault = current_vault()
         sealed = vault.seal(number)
@@ -122,7 +121,6 @@ class User(Base):
         """The authenticator's shared secret, decrypted on demand; shown only while enrolling."""
         if self.totp_secret_ciphertext is None or self.totp_secret_key is None:
             return None
-        from portal.accounts.idcrypto import TWO_FACTOR, Sealed, current_vault
 
         return current_vault().open(Sealed(self.totp_secret_key, self.totp_secret_ciphertext), TWO_FACTOR)
 
@@ -131,7 +129,6 @@ class User(Base):
         if secret is None:
             self.totp_secret_key = self.totp_secret_ciphertext = None
             return
-        from portal.accounts.idcrypto import TWO_FACTOR, current_vault
 
         sealed = current_vault().seal(secret, TWO_FACTOR)
         self.totp_secret_key, self.totp_secret_ciphertext = sealed.key_id, sealed.ciphertext

@@ -274,4 +274,3 @@ def clerk_count(session: Session, agency: Agency) -> int:
         )
         or 0
     )
-

@@ -99,7 +99,7 @@ def _read_csv(content: bytes, encoding: str) -> ReadFile:
 
 
 def _read_xlsx(content: bytes, max_uncompressed: int) -> ReadFile:
-    from openpyxl import load_workbook  # only workbooks need it
+    from openpyxl import load_workbook  # for weight: only workbooks need it
 
     try:
         archive = zipfile.ZipFile(io.BytesIO(content))

@@ -15,7 +15,7 @@ def build(kind: str) -> tuple[bytes, str]:
         buffer = io.StringIO()
         csv.writer(buffer).writerows([header, example])
         return ("\ufeff" + buffer.getvalue()).encode("utf-8"), "text/csv"
-    from openpyxl import Workbook
+    from openpyxl import Workbook  # for weight: only workbook templates need it
 
     book = Workbook()
     sheet = book.active

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.accounts.idcrypto import Sealed, current_vault
 from portal.agencies.models import Agency
 from portal.db import Base, string_enum, utcnow
 
@@ -86,8 +87,6 @@ class SavedAccount(Base):
         """Every query value, the sensitive ones decrypted with the app's keys."""
         values = json.loads(self.query_json)
         if self.query_sealed is not None and self.query_sealed_key is not None:
-            from portal.accounts.idcrypto import Sealed, current_vault
-
             sealed = Sealed(self.query_sealed_key, self.query_sealed)
             values.update(json.loads(current_vault().open(sealed, SAVED_QUERY)))
         return values

@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 
 from portal.accounts.models import User
 from portal.db import Database, utcnow
-from portal.notify import notifier
 from portal.notify.base import Message
 from portal.notify.models import Notification, NotificationPreference
+from portal.notify.notifiers import notifier
 from portal.notify.services import DELIVER_TOPIC, params_of, preferences
 from portal.notify.texts import render
 

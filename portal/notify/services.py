@@ -16,6 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from portal import outbox
+from portal.accounts.idcrypto import Sealed, current_vault
 from portal.accounts.models import User
 from portal.authz import Role
 from portal.db import utcnow
@@ -79,7 +80,6 @@ def wallet_unfrozen(session: Session, user_id: int, request_id: int) -> None:
 def password_reset(session: Session, user: User, url: str, valid_for: timedelta, locale: str) -> None:
     """A reset link by the resident's own channel, whatever the preferences; never in the inbox. The link
     is stored sealed (a database reader cannot use it) and in the language the request was made in."""
-    from portal.accounts.idcrypto import current_vault
 
     sealed = current_vault().seal(url, RESET_PURPOSE)
     params = {
@@ -167,8 +167,6 @@ def params_of(notification: Notification) -> dict:
     """The stored parameters, with a sealed reset link opened (only the worker and /dev/outbox ask)."""
     params = json.loads(notification.params_json)
     if "sealed_url" in params:
-        from portal.accounts.idcrypto import Sealed, current_vault
-
         key_id, ciphertext = params.pop("sealed_url")
         params["url"] = current_vault().open(Sealed(key_id, ciphertext), RESET_PURPOSE)
     return params

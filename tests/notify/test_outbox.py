@@ -6,7 +6,7 @@ import pytest
 
 from config import ConfigError
 from portal import create_app
-from portal.notify import Message, Notifier
+from portal.notify.base import Message, Notifier
 from portal.notify.development import DevelopmentNotifier
 from tests.conftest import make_config
 

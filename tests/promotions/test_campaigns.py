@@ -299,7 +299,7 @@ def test_settlement_owes_the_agency_the_full_amount_and_reconciliation_finds_not
 
 def test_notices_and_the_refund_message_name_what_the_wallet_paid_and_got_back(app, db, water):
     from portal.notify.models import Notification
-    from portal.payments.operations import refunded_message
+    from portal.payments.views.operations import refunded_message
 
     running_campaign(db, amount_off_fen=500)
     payment = pay_bills(db, resident(db), [bill(water, 2_000)])

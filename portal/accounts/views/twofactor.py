@@ -12,7 +12,7 @@ from markupsafe import Markup
 from portal.accounts import auth, services, twofactor
 from portal.accounts.forms import PasswordCheckForm, RecoveryCodeForm, TwoFactorCodeForm
 from portal.accounts.models import User
-from portal.accounts.views import home_for
+from portal.accounts.views.account import home_for
 from portal.authz import per_user_key
 from portal.db import get_session
 from portal.errors import AuthenticationFailed, PortalError

@@ -11,9 +11,11 @@ from sqlalchemy import select
 
 from portal.accounts.models import User
 from portal.db import get_session
-from portal.notify import notifier
+from portal.notify.delivery import messages_for
 from portal.notify.development import OUTBOX_SIZE, DevelopmentNotifier
 from portal.notify.models import Notification
+from portal.notify.notifiers import notifier
+from portal.notify.services import preferences
 
 bp = Blueprint("dev_outbox", __name__, url_prefix="/dev")
 
@@ -27,9 +29,6 @@ def outbox():
 
 
 def _queued() -> list[tuple[Notification, object]]:
-    from portal.notify.delivery import messages_for
-    from portal.notify.services import preferences
-
     session = get_session()
     rows = session.scalars(select(Notification).order_by(Notification.id.desc()).limit(OUTBOX_SIZE))
     pairs = []

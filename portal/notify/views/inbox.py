@@ -1,13 +1,17 @@
-"""The resident's notices (the in-app inbox) and notification preferences."""
+"""The resident's notices (the in-app inbox) and notification preferences; the unread count in the
+navigation, and the language a resident last used, kept for notices sent by SMS or e-mail."""
 
 from __future__ import annotations
 
 import json
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import update
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
+from portal.accounts.models import User
 from portal.authz import Role, role_required
 from portal.db import get_session
 from portal.errors import PortalError
@@ -84,3 +88,43 @@ def preferences():
         flash(_("Your notification preferences are saved."), "success")
         return redirect(url_for("notify.preferences"))
     return render_template("notify/preferences.html", form=form)
+
+
+def _is_resident() -> bool:
+    return current_user.is_authenticated and current_user.role.value == "resident"
+
+
+@bp.app_context_processor
+def _inbox_link() -> dict:
+    return {"unread_notices": _unread_notices}
+
+
+def _unread_notices() -> int:
+    """For the navigation's inbox link: one count query, only on pages a resident sees."""
+    if not _is_resident():
+        return 0
+    if "unread_notices" not in g:
+        try:
+            g.unread_notices = services.unread_count(get_session(), current_user)
+        except SQLAlchemyError:  # the error page after a failed statement or an outage still renders
+            g.unread_notices = 0
+    return g.unread_notices
+
+
+@bp.after_app_request
+def _remember_locale(response):
+    """Notices by SMS / e-mail go out in the language the resident last used here: stored when it
+    changes, best effort in a savepoint (a reading request on SQLite may not get to write)."""
+    if request.endpoint == "static" or response.status_code >= 400 or not _is_resident():
+        return response
+    locale = current_locale()
+    if current_user.locale == locale:
+        return response
+    session = get_session()
+    try:
+        with session.begin_nested():
+            statement = update(User).where(User.id == current_user.id).values(locale=locale)
+            session.execute(statement.execution_options(synchronize_session=False))
+    except OperationalError:
+        current_app.logger.info("language of user:%s not stored: the database is busy", current_user.id)
+    return response
