@@ -49,7 +49,7 @@ class PaymentRefunded(Event):
 
 @dataclass(frozen=True)
 class PaymentConfirmed(Event):
-    """An agency acknowledged one paid bill."""
+    """An agency acknowledged one paid bill (the payment line ``item_id``)."""
 
     payment_id: int
     item_id: int

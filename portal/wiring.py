@@ -51,6 +51,7 @@ AUDIT_VOCABULARIES = (
 IN_TRANSACTION = (
     (events.PaymentPaid, receipts_reactions.payment_paid),
     (events.PaymentPaid, notify_reactions.payment_paid),
+    (events.PaymentConfirmed, notify_reactions.payment_confirmed),
     (events.PaymentRefunded, receipts_reactions.payment_refunded),
     (events.PaymentRefunded, notify_reactions.payment_refunded),
     (events.IdentityVerified, wallet_reactions.identity_verified),

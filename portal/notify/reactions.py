@@ -20,6 +20,11 @@ def payment_paid(session: Session, event: events.PaymentPaid) -> None:
     services.payment_paid(session, session.get(Payment, event.payment_id))
 
 
+def payment_confirmed(session: Session, event: events.PaymentConfirmed) -> None:
+    """A resident told that this bill's confirmation was late is told it came (the notice promised it)."""
+    services.late_confirmation_arrived(session, event.item_id)
+
+
 def payment_refunded(session: Session, event: events.PaymentRefunded) -> None:
     payment = session.get(Payment, event.payment_id)
     params = {"reference": payment.reference, "amount_fen": event.wallet_fen}  # what went back to the wallet

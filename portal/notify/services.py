@@ -61,11 +61,14 @@ def payment_paid(session: Session, payment) -> None:
     queue(session, payment.user_id, "paid", f"paid:{payment.reference}", params)
 
 
-def refund_made(session: Session, payment, refund) -> None:
-    """The resident's notice of a refund (called in the refund's transaction)."""
-    # what went back to the wallet: the campaign's share of the refund went back to its budget
-    params = {"reference": payment.reference, "amount_fen": refund.amount_fen - refund.campaign_fen}
-    queue(session, payment.user_id, "refunded", f"refund:{refund.reference}", params)
+def late_confirmation_arrived(session: Session, item_id: int) -> bool:
+    """If the resident was told this bill's confirmation was late, tell them it came, once: the delay
+    notice promised it. Its words name the same agency, bill and payment."""
+    delayed = session.scalar(select(Notification).where(Notification.dedupe_key == f"delayed:{item_id}"))
+    if delayed is None:
+        return False
+    params = json.loads(delayed.params_json)
+    return queue(session, delayed.user_id, "confirmed", f"confirmed:{item_id}", params)
 
 
 def wallet_frozen(session: Session, user_id: int, flag_id: int) -> None:

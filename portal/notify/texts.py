@@ -103,6 +103,17 @@ def _delayed(p: dict, locale: str) -> Text:
     )
 
 
+def _confirmed(p: dict, locale: str) -> Text:
+    facts = {"agency": _named(p, locale, "agency"), "bill": p["bill"], "reference": p["reference"]}
+    return Text(
+        _("Payment confirmed"),
+        _(
+            "%(agency)s has now confirmed bill %(bill)s of payment %(reference)s. Nothing more to do.",
+            **facts,
+        ),
+    )
+
+
 def _campaign(p: dict, locale: str) -> Text:
     if "offer" not in p:  # queued before notices carried the offer's facts
         return Text(_("Campaign news"), _named(p, locale, "title"))
@@ -170,6 +181,7 @@ RENDERERS: dict[str, Callable[[dict, str], Text]] = {
     "paid": _paid,
     "refunded": _refunded,
     "delayed": _delayed,
+    "confirmed": _confirmed,
     "campaign": _campaign,
     "autopay_failed": _autopay_failed,
     "frozen": _frozen,

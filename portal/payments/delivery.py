@@ -63,6 +63,7 @@ def apply_ack(session: Session, item_id: int, agency_code: str, ack: Ack) -> Non
         item.agency_reference = ack.agency_reference[:64]
         item.agency_amount_fen = ack.amount_fen
         item.confirmed_at = utcnow()
+        events.publish(session, events.PaymentConfirmed(payment.id, item.id))
     elif not ack.accepted and advance_item(item, ItemState.REJECTED):
         _refund_rejected(session, payment, item, agency_code)
     before = payment.state

@@ -39,6 +39,7 @@ def test_a_payment_is_confirmed_once_in_the_inbox_and_by_sms(app, client, db, wa
     page = client.get("/notices/").get_data(as_text=True)
     assert "Payment made" in page and "You have 1 unread notice." in page
     assert 'href="/notices/">Notices <span class="card__tag">1' in client.get("/").get_data(as_text=True)
+    assert notices(db, "confirmed") == []  # confirmed in time: nothing was promised, nothing more is said
 
 
 def test_a_refund_is_told_to_the_resident(app, client, db, water, resident):  # noqa: F811
@@ -110,6 +111,31 @@ def test_a_late_agency_confirmation_is_told_once(app, client, db, water, residen
         assert worker.scans.confirmation_delays(database, utcnow()) == 0
     items = db.scalars(sa.select(PaymentItem.id)).all()
     assert {n.dedupe_key for n in notices(db, "delayed")} == {f"delayed:{i}" for i in items}
+
+
+def test_a_late_confirmation_that_arrives_is_told_as_promised(app, client, db, water, resident):  # noqa: F811
+    html = review(client).get_data(as_text=True)
+    client.post("/payments/confirm", data=confirm_form(html))
+    payment = db.scalar(sa.select(Payment))
+    payment.paid_at = utcnow() - timedelta(minutes=61)
+    db.flush()
+    from portal import worker
+
+    with app.app_context():
+        assert worker.scans.confirmation_delays(app.extensions["portal.db"], utcnow()) == 2
+    assert notices(db, "confirmed") == []
+
+    work(app)  # the agency confirms both bills now
+
+    items = db.scalars(sa.select(PaymentItem).order_by(PaymentItem.id)).all()
+    confirmed = notices(db, "confirmed")
+    assert [n.dedupe_key for n in confirmed] == [f"confirmed:{item.id}" for item in items]
+    body = texts.render("confirmed", json.loads(confirmed[0].params_json), "en").body
+    assert body.endswith(
+        f"has now confirmed bill {items[0].bill_id} of payment {payment.reference}. Nothing more to do."
+    )
+    work(app)
+    assert len(notices(db, "confirmed")) == 2  # told once
 
 
 SPRING_OFFER = {

@@ -45,7 +45,7 @@ def inbox():
 
 def _link(kind: str, params: dict) -> tuple[str, str] | None:
     """Where a notice leads: the payment it speaks of, or the saved accounts for a bill still to pay."""
-    if kind in ("paid", "refunded", "delayed") and params.get("reference"):
+    if kind in ("paid", "refunded", "delayed", "confirmed") and params.get("reference"):
         reference = params["reference"]
         return url_for("payments.detail", reference=reference), _(
             "See payment %(reference)s", reference=reference
