@@ -19,7 +19,7 @@ from portal.bills.models import Bill
 from portal.clock import business_day
 from portal.db import utcnow
 from portal.wallet.owners import wallet_owner
-from portal.wallet.service import WalletService
+from portal.wallet.services import WalletService
 
 DEMO_AGENCIES = (
     ("water", "市自来水公司", "City Water Company", AgencyCategory.WATER),

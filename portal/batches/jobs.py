@@ -9,6 +9,8 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from portal.batches import services
+from portal.batches.applying import commit_now
+from portal.batches.checking import check_rows, open_file
 from portal.batches.models import Batch, BatchStatus
 from portal.db import Database
 from portal.errors import PortalError
@@ -21,8 +23,8 @@ def check_job(database: Database, payload: dict) -> Callable[[Session], None]:
         if batch is None or batch.status is not BatchStatus.CHECKING:
             return _nothing
         try:
-            read, positions = services.open_file(batch.content)
-            checked = services.check_rows(
+            read, positions = open_file(batch.content)
+            checked = check_rows(
                 session,
                 batch.agency,
                 read,
@@ -34,7 +36,7 @@ def check_job(database: Database, payload: dict) -> Callable[[Session], None]:
             message = error.message  # the name `error` is gone once the except block ends
             return lambda s: _failed(s, batch_id, message)
         # The checked rows the commit will apply (PostgreSQL); a retried check replaces them, and those
-        # of a batch that ends otherwise are removed with the others (services.expire_staged).
+        # of a batch that ends otherwise are removed with the others (staging.expire_staged).
         session.commit()
 
     def store(session: Session) -> None:
@@ -57,7 +59,7 @@ def commit_job(database: Database, payload: dict) -> Callable[[Session], None]:
             batch = session.get(Batch, batch_id, with_for_update=True)
             if batch is None or batch.status is not BatchStatus.LOADING:
                 return _nothing
-            services.commit_now(session, batch)
+            commit_now(session, batch)
     except PortalError as error:  # rolled back: no bill changed; the batch goes back to its preview
         message = error.message
         return lambda s: _back_to_preview(s, batch_id, message)

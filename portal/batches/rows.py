@@ -57,6 +57,9 @@ _DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日
 _COMPACT_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})")
 
 
+CHUNK = 2_000  # rows at a time: checked, compared with the stored bills, read back, inserted
+
+
 @dataclass(frozen=True)
 class RowError:
     line: int

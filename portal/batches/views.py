@@ -14,6 +14,7 @@ from portal.accounts.models import User
 from portal.agencies.scope import agency_in_scope
 from portal.authz import Role, role_required
 from portal.batches import services, templates
+from portal.batches.checked import SHOWN_ERRORS
 from portal.batches.forms import UploadForm
 from portal.batches.models import STATUS_LABELS, BatchStatus
 from portal.batches.rows import COLUMNS
@@ -83,7 +84,7 @@ def preview(code: str, upload_id: str):
         "batches/preview.html",
         agency=agency,
         batch=batch,
-        errors=services.row_errors(batch, limit=services.SHOWN_ERRORS),
+        errors=services.row_errors(batch, limit=SHOWN_ERRORS),
         changes=services.bill_changes(batch)[:50],
         samples=services.first_new_bills(batch),
         earlier=services.earlier_commit(session, batch),

@@ -23,7 +23,7 @@ from portal.receipts.models import Receipt
 from portal.reports.models import Settlement
 from portal.wallet.models import AccountKind, Entry, LedgerAccount, Transfer, TransferKind
 from portal.wallet.owners import agency_owner
-from portal.wallet.service import WalletService
+from portal.wallet.services import WalletService
 
 # A payment written at 23:59:59.9 may commit a moment after midnight: a day is settled only once it
 # has been over for this long, so nothing of it can still arrive.

@@ -6,7 +6,7 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from portal.wallet.funding import GATEWAYS
-from portal.wallet.service import WalletService
+from portal.wallet.services import WalletService
 
 
 def wallet_service(session: Session, client: str = "portal") -> WalletService:

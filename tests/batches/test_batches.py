@@ -5,7 +5,7 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from portal.batches import services
+from portal.batches import applying, checking, staging
 from portal.batches.models import Batch, BatchRow, BatchStatus
 from portal.bills.models import Bill, StoredBillStatus
 from tests.conftest import csrf_token_from, login, logout
@@ -184,10 +184,11 @@ def test_a_failure_in_the_middle_of_a_commit_changes_no_bill(client, db, agency,
     response = upload(client, (HEADER + ROWS).encode())
     # The commit that reads the file again (SQLite's, and PostgreSQL's once a preview's kept rows have
     # expired); test_both_paths.py injects a failure into the one that applies the kept rows.
-    monkeypatch.setattr(services, "stages", lambda session: False)
-    monkeypatch.setattr(services, "CHUNK", 1)  # one insert per bill, so the failure falls between them
+    monkeypatch.setattr(staging, "stages", lambda session: False)
+    for module in (checking, applying):  # one insert per bill, so the failure falls between them
+        monkeypatch.setattr(module, "CHUNK", 1)
     calls = []
-    real_values = services._values
+    real_values = applying._values
 
     def fail_on_the_second(row):
         calls.append(row)
@@ -195,7 +196,7 @@ def test_a_failure_in_the_middle_of_a_commit_changes_no_bill(client, db, agency,
             raise RuntimeError("the database went away")  # injected between the two inserts
         return real_values(row)
 
-    monkeypatch.setattr(services, "_values", fail_on_the_second)
+    monkeypatch.setattr(applying, "_values", fail_on_the_second)
 
     assert commit(client, response.location).status_code == 500
     assert bills(db, agency) == {}
@@ -270,7 +271,7 @@ def test_a_large_file_is_checked_and_loaded_by_the_worker_with_progress(app, cli
     assert run_worker(app) == 1
     state = client.get(f"{location}/status.json").get_json()
     assert state == {**state, "status": "previewed", "running": False, "progress_rows": 2}
-    assert db.scalar(select(func.count()).select_from(BatchRow)) == (2 if services.stages(db) else 0)
+    assert db.scalar(select(func.count()).select_from(BatchRow)) == (2 if staging.stages(db) else 0)
 
     response = commit(client, location)
     assert "being loaded" in client.get(response.location).get_data(as_text=True)

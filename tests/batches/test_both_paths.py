@@ -9,10 +9,11 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from portal.batches import services
+from portal.batches import applying, checking, comparing, services, staging
 from portal.batches.models import Batch, BatchRow, BatchStatus
 from portal.batches.rows import check_row, map_header, row_checker
 from portal.bills.models import Bill, StoredBillStatus
+from portal.errors import ValidationFailed
 from tests.batches.test_batches import HEADER, bills, commit, upload
 from tests.conftest import login
 from tests.factories import AgencyFactory, BillFactory, ClerkFactory
@@ -107,9 +108,10 @@ def run(app, db, agency, content: bytes, monkeypatch, *, staged: bool, load: boo
     """Preview (and commit) as the pages do, one way or the other."""
     clerk = ClerkFactory(agency=agency)
     with monkeypatch.context() as patch:
-        patch.setattr(services, "CHUNK", 3)
+        for module in (checking, comparing, applying):  # each step that works a chunk at a time
+            patch.setattr(module, "CHUNK", 3)
         if not staged:
-            patch.setattr(services, "stages", lambda session: False)
+            patch.setattr(staging, "stages", lambda session: False)
         with app.test_request_context():
             batch = services.upload(db, clerk, agency, "bills.csv", content)
             kept = db.scalar(select(func.count()).select_from(BatchRow).where(BatchRow.batch_id == batch.id))
@@ -159,7 +161,7 @@ def test_a_file_with_every_kind_of_row_previews_the_same_both_ways(app, db, two_
 
 
 def loaded(db, agency) -> dict[str, tuple]:
-    columns = (*services.COMPARED, "status")
+    columns = (*comparing.COMPARED, "status")
     return {
         bill.bill_no: tuple(getattr(bill, name) for name in columns) for bill in bills(db, agency).values()
     }
@@ -170,7 +172,7 @@ def test_a_file_loads_the_same_both_ways_and_its_kept_rows_go(app, db, two_agenc
     chunked, _ = run(app, db, two_agencies[0], content, monkeypatch, staged=False, load=True)
     staged, kept = run(app, db, two_agencies[1], content, monkeypatch, staged=True, load=True)
 
-    assert kept == (7 if services.stages(db) else 0)  # at the preview: every row of the file
+    assert kept == (7 if staging.stages(db) else 0)  # at the preview: every row of the file
 
     for batch in (chunked, staged):
         assert batch.status is BatchStatus.COMMITTED and batch.content is None
@@ -199,9 +201,9 @@ def test_a_bill_paid_between_preview_and_commit_refuses_the_whole_commit(
     db.execute(Bill.__table__.update().where(Bill.bill_no == "C-2").values(status="paid"))
 
     with app.test_request_context():
-        with pytest.raises(services.ValidationFailed) as refused:
+        with pytest.raises(ValidationFailed) as refused:
             services.commit(db, ClerkFactory(agency=agency), agency, batch.upload_id)
-        assert refused.value.message == services._changed_since_preview().message
+        assert refused.value.message == applying._changed_since_preview().message
 
     after = loaded(db, agency)
     assert after == {**before, "C-2": (*before["C-2"][:-1], StoredBillStatus.PAID)}  # nothing applied
@@ -219,19 +221,19 @@ def test_a_failure_after_every_bill_is_applied_leaves_no_bill_changed(client, db
     login(client, clerk.email)
     before = loaded(db, agency)
     location = upload(client, (HEADER + VALID).encode()).location
-    real_record = services.record
+    real_record = applying.record
 
     def fail_when_committed(session, actor, action, *args, **kwargs):
         if action == "batch.committed":
             raise RuntimeError("the database went away")  # injected after every bill was applied
         return real_record(session, actor, action, *args, **kwargs)
 
-    monkeypatch.setattr(services, "record", fail_when_committed)
+    monkeypatch.setattr(applying, "record", fail_when_committed)
     assert commit(client, location).status_code == 500
     assert loaded(db, agency) == before
     assert db.scalar(select(Batch.status)) is BatchStatus.PREVIEWED
 
-    monkeypatch.setattr(services, "record", real_record)
+    monkeypatch.setattr(applying, "record", real_record)
     assert commit(client, location).status_code == 302  # the kept rows are still there to load
     assert set(bills(db, agency)) == {*before, "N-1", "N-2", "N-4"}
 
@@ -241,11 +243,11 @@ def test_kept_rows_of_old_previews_expire_and_the_batch_still_loads_from_its_fil
 ):
     agency = two_agencies[0]
     old, kept = run(app, db, agency, (HEADER + VALID).encode(), monkeypatch, staged=True)
-    assert kept == (7 if services.stages(db) else 0)
+    assert kept == (7 if staging.stages(db) else 0)
     db.execute(
         Batch.__table__.update()
         .where(Batch.id == old.id)
-        .values(created_at=old.created_at - services.STAGED_FOR - timedelta(minutes=1))
+        .values(created_at=old.created_at - staging.STAGED_FOR - timedelta(minutes=1))
     )
     other = "X-1,3100200399,王五,1.00,,,,\n"
     _, kept = run(app, db, agency, (HEADER + other).encode(), monkeypatch, staged=True)  # expires the old

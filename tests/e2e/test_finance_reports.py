@@ -21,7 +21,7 @@ from portal.db import get_session, utcnow
 from portal.payments import checkout, services
 from portal.wallet.funding import GATEWAYS
 from portal.wallet.owners import wallet_owner
-from portal.wallet.service import WalletService
+from portal.wallet.services import WalletService
 from tests.conftest import make_config, serve, stop
 from tests.e2e.test_account_journey import PASSWORD, assert_accessible
 from tests.e2e.test_payment_journey import screenshot

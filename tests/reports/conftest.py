@@ -13,7 +13,7 @@ from portal.payments import checkout, services
 from portal.payments.refunds import refund_item
 from portal.wallet.funding import GATEWAYS
 from portal.wallet.owners import wallet_owner
-from portal.wallet.service import WalletService
+from portal.wallet.services import WalletService
 from tests.factories import AgencyFactory, BillFactory, FinanceFactory, UserFactory
 
 CARD = "6222020000000000018"

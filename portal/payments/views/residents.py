@@ -20,7 +20,7 @@ from portal.screening import Blocked
 from portal.wallet.errors import WalletError
 from portal.wallet.factory import wallet_service
 from portal.wallet.resident import ensure_wallet
-from portal.wallet.service import spending_refusal
+from portal.wallet.services import spending_refusal
 from portal.web import not_found, referring_page
 
 bp = Blueprint("payments", __name__, url_prefix="/payments")
