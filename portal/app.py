@@ -35,8 +35,8 @@ from portal.receipts.views import downloads as receipt_files_bp
 from portal.reports.views import bp as reports_bp
 from portal.risk.views import bp as risk_bp
 from portal.templating import PortalEnvironment
-from portal.wallet.api import bp as wallet_api_bp
-from portal.wallet.views import bp as wallet_bp
+from portal.wallet.views.api import bp as wallet_api_bp
+from portal.wallet.views.pages import bp as wallet_bp
 
 BLUEPRINTS = (
     main_bp,

@@ -5,7 +5,9 @@ from __future__ import annotations
 from flask import current_app
 from sqlalchemy.orm import Session
 
+from portal.db import get_session
 from portal.wallet.funding import GATEWAYS
+from portal.wallet.http_client import HttpWalletClient
 from portal.wallet.services import WalletService
 
 
@@ -24,11 +26,7 @@ def wallet_client():
     """The portal's wallet: the service on this request's session, or the HTTP client of a remote one."""
     config = current_app.config
     if config["WALLET_URL"]:
-        from portal.wallet.http_client import HttpWalletClient
-
         return HttpWalletClient(
             config["WALLET_URL"], config["WALLET_CLIENT_ID"], config["WALLET_CLIENT_SECRET"]
         )
-    from portal.db import get_session
-
     return wallet_service(get_session())

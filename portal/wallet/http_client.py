@@ -11,7 +11,9 @@ from typing import Any, TypeVar
 from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
+from flask import has_request_context
 
+from portal.i18n import html_lang
 from portal.wallet import signing
 from portal.wallet.errors import WalletBusy, error_from_code
 from portal.wallet.types import (
@@ -192,10 +194,6 @@ def _seg(value: str) -> str:
 
 
 def _current_language() -> str:
-    from flask import has_request_context
-
     if not has_request_context():
         return "zh-CN"
-    from portal.i18n import html_lang
-
     return html_lang()
