@@ -23,6 +23,8 @@ from portal.agencies.views import bp as agencies_bp
 from portal.autopay.views import bp as autopay_bp
 from portal.batches.views import bp as batches_bp
 from portal.bills.views import bp as bills_bp
+from portal.disputes.views.desk import bp as dispute_desk_bp
+from portal.disputes.views.residents import bp as disputes_bp
 from portal.main.views import bp as main_bp
 from portal.notify import notifiers
 from portal.notify.views.dev_outbox import bp as dev_outbox_bp
@@ -56,6 +58,8 @@ BLUEPRINTS = (
     risk_bp,
     campaigns_bp,
     autopay_bp,
+    disputes_bp,
+    dispute_desk_bp,
     inbox_bp,
     two_factor_bp,
     password_reset_bp,

@@ -1,5 +1,6 @@
 """Imports every domain's models so that Base.metadata is complete (for Alembic and tests)."""
 
+from portal import outbox as outbox_models
 from portal.accounts import models as accounts_models
 from portal.agencies import models as agencies_models
 from portal.audit import models as audit_models
@@ -7,6 +8,7 @@ from portal.autopay import models as autopay_models
 from portal.batches import models as batches_models
 from portal.bills import models as bills_models
 from portal.db import Base
+from portal.disputes import models as disputes_models
 from portal.main import models as main_models
 from portal.notify import models as notify_models
 from portal.payments import models as payments_models
@@ -25,9 +27,11 @@ __all__ = [
     "autopay_models",
     "batches_models",
     "bills_models",
+    "disputes_models",
     "main_models",
     "metadata",
     "notify_models",
+    "outbox_models",
     "payments_models",
     "promotions_models",
     "receipts_models",

@@ -20,6 +20,7 @@ from flask import current_app
 from portal import outbox, wiring
 from portal.autopay import paying, reminders
 from portal.db import Database, database_away, utcnow
+from portal.disputes import services as disputes
 from portal.main import health
 from portal.notify import scans
 
@@ -36,6 +37,7 @@ def scan(database: Database, now: datetime | None = None) -> dict[str, int]:
         "reminders": reminders.remind(database, now),
         "delays": scans.confirmation_delays(database, now),
         "autopay": paying.run(database, now),
+        "disputes_closed": disputes.close_expired(database, now),
     }
     log.info("scan: %s", counts)
     return counts

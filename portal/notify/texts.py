@@ -149,6 +149,27 @@ def _autopay_failed(p: dict, locale: str) -> Text:
     )
 
 
+def _dispute(p: dict, locale: str) -> Text:
+    facts = {"reference": p["reference"]}
+    outcome = {
+        "refunded": _("It was resolved with a refund to your wallet."),
+        "corrected": _("It was resolved: the agency corrected its records."),
+        "rejected": _("It was rejected; the dispute page says why."),
+    }
+    bodies = {
+        "open": _("We received dispute %(reference)s. The finance desk will look at it.", **facts),
+        "with_agency": _("Dispute %(reference)s was sent to the agency to check its records.", **facts),
+        "answered": _(
+            "The agency answered dispute %(reference)s. Read the answer on the dispute page.", **facts
+        ),
+        "resolved": sentences(
+            locale, _("Dispute %(reference)s is resolved.", **facts), outcome.get(p.get("outcome"), "")
+        ),
+        "closed": _("Dispute %(reference)s is closed.", **facts),
+    }
+    return Text(_("Your dispute %(reference)s", **facts), bodies[p["state"]].strip())
+
+
 def _frozen(p: dict, locale: str) -> Text:
     return Text(
         _("Your wallet is frozen"),
@@ -182,6 +203,7 @@ RENDERERS: dict[str, Callable[[dict, str], Text]] = {
     "refunded": _refunded,
     "delayed": _delayed,
     "confirmed": _confirmed,
+    "dispute": _dispute,
     "campaign": _campaign,
     "autopay_failed": _autopay_failed,
     "frozen": _frozen,

@@ -1,5 +1,6 @@
 """The finance dashboard's figures: today's and this month's collections, agency confirmations still
-pending, undelivered agency messages and the month's open reconciliation discrepancies."""
+pending, undelivered agency messages, the month's open reconciliation discrepancies and the disputes
+still open (how many are overdue)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from portal.db import utcnow
 from portal.outbox import OutboxMessage, OutboxState
 from portal.payments.models import ItemState, PaymentItem
 from portal.reports.collections import CollectionSummary, summarise
+from portal.reports.disputes import DisputeFigures, dispute_figures
 from portal.reports.filters import CollectionFilter
 from portal.reports.reconciliation import Reconciliation, reconcile
 
@@ -27,6 +29,7 @@ class Dashboard:
     pending_confirmations: int
     undelivered_messages: int
     reconciliation: Reconciliation
+    disputes: DisputeFigures
 
 
 def dashboard(session: Session, now: datetime | None = None) -> Dashboard:
@@ -44,4 +47,5 @@ def dashboard(session: Session, now: datetime | None = None) -> Dashboard:
         pending_confirmations=session.scalar(pending) or 0,
         undelivered_messages=session.scalar(undelivered) or 0,
         reconciliation=reconcile(session, first, today, now),
+        disputes=dispute_figures(session),
     )

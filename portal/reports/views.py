@@ -29,6 +29,7 @@ from portal.reports.campaigns import campaign_report, report_rows
 from portal.reports.chart import collections_chart
 from portal.reports.collections import LINE_COLUMNS, line_query, summarise
 from portal.reports.dashboard import dashboard
+from portal.reports.disputes import dispute_rows
 from portal.reports.filters import CollectionFilter
 from portal.reports.forms import CollectionsForm, DateRangeForm, SettleForm, SettlementDayForm
 from portal.reports.reconciliation import reconcile
@@ -234,4 +235,21 @@ def campaign_csv(campaign_id: int):
     record(session, f"user:{current_user.id}", "export.campaign", f"campaign:{found.code}")
     response = Response("\ufeff" + buffer.getvalue(), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="campaign-{found.code}.csv"'
+    return response
+
+
+@bp.get("/disputes.csv")
+@role_required(*FINANCE_STAFF)
+def disputes_csv():
+    today = business_day(utcnow())
+    form = DateRangeForm(_query_or({"date_from": today.replace(day=1), "date_to": today}))
+    if not form.validate():
+        abort(400)
+    session = get_session()
+    first, last = form.date_from.data, form.date_to.data
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(dispute_rows(session, first, last, current_locale()))
+    record(session, f"user:{current_user.id}", "export.disputes", "disputes", first_day=first, last_day=last)
+    response = Response("\ufeff" + buffer.getvalue(), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="disputes-{first}-{last}.csv"'
     return response

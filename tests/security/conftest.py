@@ -23,6 +23,9 @@ from portal.batches import services as batches
 from portal.bills import services as bills
 from portal.clock import business_day
 from portal.db import get_session, utcnow
+from portal.disputes import attachments
+from portal.disputes import services as disputes
+from portal.disputes.models import DisputeKind
 from portal.main.models import WorkerHeartbeat
 from portal.outbox import OutboxMessage, OutboxState
 from portal.payments import checkout, refunds
@@ -37,6 +40,7 @@ from portal.wallet.factory import wallet_service
 from portal.wallet.owners import wallet_owner
 from tests import factories
 from tests.conftest import csrf_token_from, login, make_config
+from tests.disputes.files import image
 from tests.security.routes import ROLES
 
 API_CLIENT, API_SECRET = "security-tests", "security-secret-0123456789"
@@ -171,6 +175,15 @@ def _build(app: Flask) -> dict[str, object]:
                 10_000,
             ),
         )
+        dispute = disputes.open_dispute(
+            session,
+            resident,
+            payment.reference,
+            payment.items[0].id,
+            DisputeKind.STILL_UNPAID,
+            "The water company still shows this bill unpaid.",
+            attachments.check("proof.png", image()),
+        )
         session.add_all([flag, unfreeze, dead, WorkerHeartbeat(name="security-world-worker:1")])
         session.flush()  # the ids of the flag, the request and the message fill the route table
         ids = {
@@ -189,6 +202,7 @@ def _build(app: Flask) -> dict[str, object]:
             "settlement": made.id,
             "flag": flag.id,
             "campaign": proposed.id,
+            "dispute": dispute.reference,
             "unfreeze": unfreeze.id,
             "message": dead.id,
             "staff": spare.id,

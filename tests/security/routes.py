@@ -202,6 +202,46 @@ ROUTES: dict[tuple[str, str], Route] = {
         "/admin/risk/unfreeze", ADMIN_ACTION, {"user_id": "{resident_id}", "reason": "called the hotline"}
     ),
     ("risk.approve_unfreeze", "POST"): Route("/admin/risk/unfreeze/{unfreeze}/approve", ADMIN_ACTION),
+    # disputes: the resident's own (the world's dispute is open on the payment's one bill)
+    ("disputes.index", "GET"): Route("/disputes/", RESIDENT_ONLY),
+    ("disputes.new", "GET"): Route("/disputes/new/{payment}", "anon:login res:200 res2:404 staff:403"),
+    ("disputes.new", "POST"): Route(  # 400: that bill has a dispute open already
+        "/disputes/new/{payment}",
+        "anon:login res:400 res2:404 staff:403",
+        {"bill": "{item}", "kind": "other", "description": "Charged more than the bill said."},
+    ),
+    ("disputes.detail", "GET"): Route("/disputes/{dispute}", "anon:login res:200 res2:404 staff:403"),
+    ("disputes.attachment", "GET"): Route(
+        "/disputes/{dispute}/attachment", "anon:login res:200 res2:404 staff:403"
+    ),
+    ("disputes.reopen", "POST"): Route(
+        "/disputes/{dispute}/reopen",
+        "anon:login res:302 res2:404 staff:403",
+        {"why": "The answer is not right."},
+    ),
+    ("disputes.close", "POST"): Route("/disputes/{dispute}/close", "anon:login res:302 res2:404 staff:403"),
+    ("dispute_desk.queue", "GET"): Route("/staff/disputes/", "anon:login staff:200 residents:403"),
+    ("dispute_desk.case", "GET"): Route("/staff/disputes/{dispute}", AGENCY_PAGE),
+    ("dispute_desk.attachment", "GET"): Route("/staff/disputes/{dispute}/attachment", AGENCY_PAGE),
+    ("dispute_desk.send", "POST"): Route(
+        "/staff/disputes/{dispute}/send", "anon:login fin,admin:302 rest:403"
+    ),
+    ("dispute_desk.answer", "POST"): Route(
+        "/staff/disputes/{dispute}/answer",
+        "anon:login clerk:302 clerk2:404 rest:403",
+        {"text": "Our records show the bill paid on the day."},
+    ),
+    ("dispute_desk.resolve", "POST"): Route(
+        "/staff/disputes/{dispute}/resolve",
+        "anon:login fin,admin:302 rest:403",
+        {"outcome": "rejected", "reason": "Paid in full; the agency confirmed it."},
+    ),
+    ("dispute_desk.working_calendar", "GET"): Route("/staff/disputes/calendar", ADMIN_ONLY),
+    ("dispute_desk.working_calendar", "POST"): Route(
+        "/staff/disputes/calendar", ADMIN_ACTION, {"day": "2027-10-01", "name": "National Day"}
+    ),
+    ("dispute_desk.remove_day", "POST"): Route("/staff/disputes/calendar/2027-10-01/remove", ADMIN_ACTION),
+    ("reports.disputes_csv", "GET"): Route("/reports/disputes.csv", FINANCE_STAFF),
     ("campaigns.index", "GET"): Route("/admin/campaigns/", FINANCE_STAFF),
     ("campaigns.new", "GET"): Route("/admin/campaigns/new", ADMIN_ONLY),
     ("campaigns.new", "POST"): Route(

@@ -52,6 +52,11 @@ def _link(kind: str, params: dict) -> tuple[str, str] | None:
         )
     if kind in ("due", "autopay_failed"):
         return url_for("bills.mine"), _("See the bill on Saved accounts")
+    if kind == "dispute" and params.get("reference"):
+        reference = params["reference"]
+        return url_for("disputes.detail", reference=reference), _(
+            "See dispute %(reference)s", reference=reference
+        )
     return None
 
 

@@ -1,0 +1,346 @@
+"""A dispute's life: the resident raises it on one bill of a payment, finance sends it to the agency,
+the agency's clerk answers, finance resolves it (a refund through the payments' refund service,
+corrected, or rejected with a reason), the resident accepts or reopens it within the reopen window.
+
+States only move forward (reopening is the one way back, to open). Each move is one step on the
+timeline, one audit entry and one notice to the resident, in the same transaction. The dispute row
+is locked before a move, so a form sent twice moves it once. Nothing here commits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.accounts.models import User
+from portal.audit.services import record
+from portal.authz import Role
+from portal.db import Database, utcnow
+from portal.disputes.attachments import CheckedFile
+from portal.disputes.calendar import aware, deadline
+from portal.disputes.models import (
+    Dispute,
+    DisputeAttachment,
+    DisputeKind,
+    DisputeOutcome,
+    DisputeState,
+    DisputeStep,
+)
+from portal.errors import NotFound, ValidationFailed
+from portal.notify.services import queue
+from portal.numbering import random_code
+from portal.payments import refunds
+from portal.payments.models import Payment, PaymentItem
+
+# Working days each state may last before the dispute is overdue (Beijing calendar).
+DEADLINE_WORKING_DAYS = {DisputeState.OPEN: 2, DisputeState.WITH_AGENCY: 5, DisputeState.ANSWERED: 3}
+REOPEN_DAYS = 15  # calendar days after the answer in which the resident may reopen
+DESCRIPTION_LIMITS = (10, 2000)
+NOTE_LIMIT = 1000
+MOVES = {  # state -> the states a dispute may move to from it
+    DisputeState.OPEN: (DisputeState.WITH_AGENCY, DisputeState.ANSWERED, DisputeState.RESOLVED),
+    DisputeState.WITH_AGENCY: (DisputeState.ANSWERED, DisputeState.RESOLVED),
+    DisputeState.ANSWERED: (DisputeState.RESOLVED, DisputeState.OPEN),
+    DisputeState.RESOLVED: (DisputeState.CLOSED, DisputeState.OPEN),
+    DisputeState.CLOSED: (),
+}
+STILL_OPEN = (DisputeState.OPEN, DisputeState.WITH_AGENCY, DisputeState.ANSWERED)
+
+
+def open_dispute(
+    session: Session,
+    user: User,
+    payment_reference: str,
+    item_id: int,
+    kind: DisputeKind,
+    description: str,
+    attachment: CheckedFile | None = None,
+) -> Dispute:
+    payment = session.scalar(select(Payment).where(Payment.reference == payment_reference))
+    if payment is None or payment.user_id != user.id:
+        raise NotFound(_("That payment does not exist."))
+    item = session.get(PaymentItem, item_id)
+    if item is None or item.payment_id != payment.id:
+        raise ValidationFailed(_("Choose one of the payment's bills."), field="bill")
+    text = _checked_text(description, DESCRIPTION_LIMITS, "description")
+    session.scalar(select(Payment.id).where(Payment.id == payment.id).with_for_update())  # one at a time
+    if session.scalar(
+        select(Dispute.reference).where(
+            Dispute.payment_item_id == item.id, Dispute.state != DisputeState.CLOSED
+        )
+    ):
+        raise ValidationFailed(_("You already have a dispute on this bill. Follow it from your disputes."))
+    now = utcnow()
+    dispute = Dispute(
+        reference="D" + random_code(11),
+        user_id=user.id,
+        payment_id=payment.id,
+        payment_item_id=item.id,
+        agency_id=item.agency_id,
+        kind=kind,
+        description=text,
+        state=DisputeState.OPEN,
+        due_at=deadline(session, now, DEADLINE_WORKING_DAYS[DisputeState.OPEN]),
+        opened_at=now,
+        state_since=now,
+    )
+    session.add(dispute)
+    if attachment is not None:
+        dispute.attachment = DisputeAttachment(
+            file_name=attachment.file_name,
+            content_type=attachment.content_type,
+            size_bytes=len(attachment.content),
+            sha256=attachment.sha256,
+            content=attachment.content,
+        )
+    _step(session, dispute, DisputeState.OPEN, f"user:{user.id}", None, kind=kind.value)
+    return dispute
+
+
+def send_to_agency(session: Session, staff: User, reference: str, note: str = "") -> Dispute:
+    """Finance hands the dispute to the agency's clerks, with what it wants them to look at."""
+    dispute = _locked(session, staff, reference)
+    if dispute.state is DisputeState.WITH_AGENCY:
+        return dispute  # sent twice: once
+    _move(session, dispute, DisputeState.WITH_AGENCY, staff, _optional(note))
+    return dispute
+
+
+def answer(session: Session, clerk: User, reference: str, text: str) -> Dispute:
+    """The agency's answer: what its records show and what it did."""
+    dispute = _locked(session, clerk, reference)
+    if dispute.state is DisputeState.ANSWERED and dispute.agency_answer == text.strip():
+        return dispute
+    dispute.agency_answer = _checked_text(text, (2, NOTE_LIMIT), "text")
+    dispute.answered_at = utcnow()
+    _move(session, dispute, DisputeState.ANSWERED, clerk, dispute.agency_answer)
+    return dispute
+
+
+def resolve(
+    session: Session,
+    wallet,
+    staff: User,
+    reference: str,
+    outcome: DisputeOutcome,
+    reason: str,
+    refund_fen: int | None = None,
+) -> Dispute:
+    """Decide the dispute. A refund goes through the payments' refund service under a key of this
+    dispute and round, so a resend refunds once; a rejection must say why."""
+    dispute = _locked(session, staff, reference)
+    if dispute.state is DisputeState.RESOLVED:
+        return dispute  # sent twice: resolved once
+    why = reason.strip()
+    if outcome is DisputeOutcome.REJECTED and not why:
+        raise ValidationFailed(_("Say why the dispute is rejected."), field="reason")
+    if why:
+        _checked_text(why, (1, NOTE_LIMIT), "reason")
+    if outcome is DisputeOutcome.REFUNDED:
+        if not refund_fen:
+            raise ValidationFailed(_("Enter the amount to refund."), field="amount")
+        payment = session.get(Payment, dispute.payment_id)
+        refund = refunds.refund_item(
+            session,
+            wallet,
+            staff,
+            payment.reference,
+            dispute.payment_item_id,
+            refund_fen,
+            why or _("Dispute %(reference)s", reference=dispute.reference),
+            f"dispute:{dispute.id}:{dispute.reopened}",
+        )
+        dispute.refund_id = refund.id
+    dispute.outcome, dispute.outcome_reason = outcome, why or None
+    dispute.resolved_at = utcnow()
+    _move(session, dispute, DisputeState.RESOLVED, staff, why or None, outcome=outcome.value)
+    return dispute
+
+
+def reopen(session: Session, user: User, reference: str, why: str) -> Dispute:
+    """The resident does not accept the answer: back to open, within REOPEN_DAYS of it."""
+    dispute = _locked(session, user, reference)
+    if dispute.state is DisputeState.OPEN:
+        return dispute
+    if dispute.state not in (DisputeState.ANSWERED, DisputeState.RESOLVED) or not can_reopen(dispute):
+        raise ValidationFailed(_("This dispute can no longer be reopened. Open a new one if you need to."))
+    note = _checked_text(why, DESCRIPTION_LIMITS, "why")
+    dispute.reopened += 1
+    dispute.outcome = dispute.outcome_reason = None
+    _move(session, dispute, DisputeState.OPEN, user, note)
+    return dispute
+
+
+def close(session: Session, user: User, reference: str) -> Dispute:
+    """The resident accepts the resolution."""
+    dispute = _locked(session, user, reference)
+    if dispute.state is not DisputeState.CLOSED:
+        _move(session, dispute, DisputeState.CLOSED, user, None)
+    return dispute
+
+
+def close_expired(database: Database, now: datetime) -> int:
+    """The worker closes resolved disputes whose reopen window has passed; returns how many."""
+    closed = 0
+    with database.write_transaction() as session:
+        rows = session.scalars(
+            select(Dispute).where(Dispute.state == DisputeState.RESOLVED).with_for_update(skip_locked=True)
+        ).all()
+        for dispute in rows:
+            if not can_reopen(dispute, now):
+                _move(session, dispute, DisputeState.CLOSED, None, None)
+                closed += 1
+    return closed
+
+
+def can_reopen(dispute: Dispute, now: datetime | None = None) -> bool:
+    answered = dispute.resolved_at or dispute.answered_at
+    if dispute.state not in (DisputeState.ANSWERED, DisputeState.RESOLVED) or answered is None:
+        return False
+    return (now or utcnow()) < aware(answered) + timedelta(days=REOPEN_DAYS)
+
+
+def overdue(dispute: Dispute, now: datetime | None = None) -> bool:
+    return dispute.due_at is not None and aware(dispute.due_at) < (now or utcnow())
+
+
+@dataclass(frozen=True)
+class DisputedBill:
+    item: PaymentItem
+    refundable_fen: int  # what is left of the bill's money to refund
+
+
+def disputed_bill(session: Session, dispute: Dispute) -> DisputedBill:
+    item = session.get(PaymentItem, dispute.payment_item_id)
+    return DisputedBill(item, item.amount_fen - item.refunded_fen)
+
+
+def dispute_for_resident(session: Session, user: User, reference: str) -> Dispute:
+    dispute = session.scalar(select(Dispute).where(Dispute.reference == reference))
+    if dispute is None or dispute.user_id != user.id:
+        raise NotFound(_("That dispute does not exist."))
+    return dispute
+
+
+def dispute_for_staff(session: Session, staff: User, reference: str) -> Dispute:
+    """Finance and admins see every dispute, a clerk their agency's; anyone else none (NotFound)."""
+    dispute = session.scalar(select(Dispute).where(Dispute.reference == reference))
+    if dispute is None or not _may_see(staff, dispute):
+        raise NotFound(_("That dispute does not exist."))
+    return dispute
+
+
+def disputes_of(session: Session, user: User) -> Sequence[Dispute]:
+    return session.scalars(
+        select(Dispute).where(Dispute.user_id == user.id).order_by(Dispute.id.desc())
+    ).all()
+
+
+def queue_for(
+    session: Session, staff: User, states: Sequence[DisputeState] = STILL_OPEN
+) -> Sequence[Dispute]:
+    """The staff member's queue, the nearest deadline first."""
+    query = select(Dispute).where(Dispute.state.in_(states)).order_by(Dispute.due_at, Dispute.id)
+    if staff.role is Role.CLERK:
+        query = query.where(Dispute.agency_id == staff.agency_id)
+    return session.scalars(query).all()
+
+
+def actions_for(user: User, dispute: Dispute) -> set[str]:
+    """What this user may do with the dispute now: the pages offer exactly these."""
+    state, role = dispute.state, user.role
+    allowed: set[str] = set()
+    if role is Role.RESIDENT and dispute.user_id == user.id:
+        if state in (DisputeState.ANSWERED, DisputeState.RESOLVED) and can_reopen(dispute):
+            allowed.add("reopen")
+        if state is DisputeState.RESOLVED:
+            allowed.add("close")
+    if role in (Role.FINANCE, Role.ADMIN):
+        if state is DisputeState.OPEN:
+            allowed.add("send")
+        if state in STILL_OPEN:
+            allowed.add("resolve")
+    if (
+        role is Role.CLERK
+        and dispute.agency_id == user.agency_id
+        and state
+        in (
+            DisputeState.OPEN,
+            DisputeState.WITH_AGENCY,
+        )
+    ):
+        allowed.add("answer")
+    return allowed
+
+
+ACTION_OF_STATE = {
+    DisputeState.WITH_AGENCY: "send",
+    DisputeState.ANSWERED: "answer",
+    DisputeState.RESOLVED: "resolve",
+    DisputeState.CLOSED: "close",
+    DisputeState.OPEN: "reopen",
+}
+
+
+def _locked(session: Session, user: User, reference: str) -> Dispute:
+    found = (
+        dispute_for_resident(session, user, reference)
+        if user.role is Role.RESIDENT
+        else dispute_for_staff(session, user, reference)
+    )
+    return session.scalars(
+        select(Dispute)
+        .where(Dispute.id == found.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)  # the row as of the lock
+    ).one()
+
+
+def _move(
+    session: Session, dispute: Dispute, state: DisputeState, user: User | None, note: str | None, **details
+):
+    if state not in MOVES[dispute.state] or (
+        user is not None and ACTION_OF_STATE[state] not in actions_for(user, dispute)
+    ):
+        raise ValidationFailed(_("This dispute has moved on since you opened it. Look at it again."))
+    now = utcnow()
+    dispute.state, dispute.state_since = state, now
+    days = DEADLINE_WORKING_DAYS.get(state)
+    dispute.due_at = deadline(session, now, days) if days else None
+    if state is DisputeState.CLOSED:
+        dispute.closed_at = now
+    _step(session, dispute, state, f"user:{user.id}" if user else "worker", note, **details)
+
+
+def _step(session: Session, dispute: Dispute, state: DisputeState, actor: str, note: str | None, **details):
+    step = DisputeStep(dispute=dispute, state=state, actor=actor, note=note)
+    session.add(step)
+    session.flush()  # the step's id keys the resident's notice of it
+    record(session, actor, f"dispute.{state.value}", f"dispute:{dispute.reference}", **details)
+    params = {"reference": dispute.reference, "state": state.value, "outcome": details.get("outcome")}
+    queue(session, dispute.user_id, "dispute", f"dispute:{dispute.id}:{step.id}", params)
+
+
+def _may_see(staff: User, dispute: Dispute) -> bool:
+    if staff.role in (Role.FINANCE, Role.ADMIN):
+        return True
+    return staff.role is Role.CLERK and staff.agency_id == dispute.agency_id
+
+
+def _checked_text(text: str, limits: tuple[int, int], field: str) -> str:
+    value = (text or "").strip()
+    shortest, longest = limits
+    if len(value) < shortest:
+        raise ValidationFailed(_("Write at least %(count)d characters.", count=shortest), field=field)
+    if len(value) > longest:
+        raise ValidationFailed(_("Write at most %(count)d characters.", count=longest), field=field)
+    return value
+
+
+def _optional(note: str) -> str | None:
+    value = (note or "").strip()
+    return _checked_text(value, (1, NOTE_LIMIT), "note") if value else None
