@@ -7,7 +7,8 @@ from typing import Any
 
 from flask import Flask
 
-from config import PROJECT_ROOT, Config, load_config
+from portal.settings.configs import Config, load_config
+from portal.settings.environment import PROJECT_ROOT
 from portal.templating import PortalEnvironment
 
 

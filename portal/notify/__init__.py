@@ -8,9 +8,9 @@ from flask_login import current_user
 from sqlalchemy import update
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from config import ConfigError
 from portal.notify.base import Message, Notifier, NotifierError
 from portal.notify.development import DevelopmentNotifier
+from portal.settings.environment import ConfigError
 
 __all__ = ["Message", "Notifier", "NotifierError", "init_app", "notifier"]
 
