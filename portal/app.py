@@ -10,7 +10,6 @@ from typing import Any
 
 from flask import Flask
 
-from config import PROJECT_ROOT, Config, load_config
 from portal import cli, db, extensions, i18n, input_guard, metrics, web, wiring
 from portal.accounts import auth
 from portal.accounts.views.account import bp as accounts_bp
@@ -36,6 +35,8 @@ from portal.receipts.views import bp as receipts_bp
 from portal.receipts.views import downloads as receipt_files_bp
 from portal.reports.views import bp as reports_bp
 from portal.risk.views import bp as risk_bp
+from portal.settings.configs import Config, load_config
+from portal.settings.environment import PROJECT_ROOT
 from portal.templating import PortalEnvironment
 from portal.wallet.views.api import bp as wallet_api_bp
 from portal.wallet.views.pages import bp as wallet_bp

@@ -6,7 +6,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Connection
 
-from config import PROJECT_ROOT
+from portal.settings.environment import PROJECT_ROOT
 
 
 def alembic_config(database_url: str | None = None, connection: Connection | None = None) -> AlembicConfig:

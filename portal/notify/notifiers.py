@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from flask import Flask, current_app
 
-from config import ConfigError
 from portal.notify.base import Notifier
 from portal.notify.development import DevelopmentNotifier
+from portal.settings.environment import ConfigError
 
 # NOTIFIER name -> factory taking the app; an SMS or e-mail provider registers here.
 NOTIFIERS = {
