@@ -63,7 +63,7 @@ class ResolveForm(PortalForm):
     )
     amount = AmountField(_l("Refund (yuan), for a refund"), validators=[Optional()])
     reason = TextAreaField(
-        _l("Reason"),
+        _l("Reason for the decision"),
         description=_l("The resident reads it. Required when rejecting."),
         validators=[Length(max=1000)],
         render_kw={"rows": 3},

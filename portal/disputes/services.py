@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from portal.accounts.models import User
 from portal.audit.services import record
 from portal.authz import Role
+from portal.clock import business_day
 from portal.db import Database, utcnow
 from portal.disputes.attachments import CheckedFile
 from portal.disputes.calendar import aware, deadline
@@ -202,6 +203,11 @@ def can_reopen(dispute: Dispute, now: datetime | None = None) -> bool:
     if dispute.state not in (DisputeState.ANSWERED, DisputeState.RESOLVED) or answered is None:
         return False
     return (now or utcnow()) < aware(answered) + timedelta(days=REOPEN_DAYS)
+
+
+def due_day(dispute: Dispute) -> date | None:
+    """The Beijing working day by whose end the current step is due (due_at is that day's end)."""
+    return business_day(aware(dispute.due_at) - timedelta(microseconds=1)) if dispute.due_at else None
 
 
 def overdue(dispute: Dispute, now: datetime | None = None) -> bool:

@@ -29,6 +29,7 @@ def _template_helpers(state) -> None:
         dispute_state_help=lambda value: str(labels.STATE_HELP[value]),
         dispute_outcome_label=lambda value: str(labels.OUTCOME_LABELS[value]),
         dispute_overdue=services.overdue,
+        dispute_due_day=services.due_day,
     )
 
 
