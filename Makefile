@@ -21,7 +21,7 @@ BENCH_DEBS := $(TEST_DEBS) wrk
 help:
 	@echo "make run    serve the portal on http://127.0.0.1:$(PORT) (SQLite under instance/)"
 	@echo "make test   lint, then the whole suite on SQLite and on PostgreSQL"
-	@echo "make lint   ruff, bandit"
+	@echo "make lint   ruff, bandit, import-linter (the layers)"
 	@echo "make bench  benchmarks (JSON on stdout)"
 	@echo "make fuzz   the every-route fuzz test at length (FUZZ_EXAMPLES=500 per route) on PostgreSQL"
 

@@ -24,6 +24,7 @@ from portal.batches.views import bp as batches_bp
 from portal.bills.views import bp as bills_bp
 from portal.disputes.views.desk import bp as dispute_desk_bp
 from portal.disputes.views.residents import bp as disputes_bp
+from portal.guest.views import bp as guest_bp
 from portal.main.views import bp as main_bp
 from portal.notify import notifiers
 from portal.notify.views.dev_outbox import bp as dev_outbox_bp
@@ -61,6 +62,7 @@ BLUEPRINTS = (
     autopay_bp,
     disputes_bp,
     dispute_desk_bp,
+    guest_bp,
     inbox_bp,
     two_factor_bp,
     password_reset_bp,

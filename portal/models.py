@@ -9,6 +9,7 @@ from portal.batches import models as batches_models
 from portal.bills import models as bills_models
 from portal.db import Base
 from portal.disputes import models as disputes_models
+from portal.guest import models as guest_models
 from portal.main import models as main_models
 from portal.notify import models as notify_models
 from portal.payments import models as payments_models
@@ -28,6 +29,7 @@ __all__ = [
     "batches_models",
     "bills_models",
     "disputes_models",
+    "guest_models",
     "main_models",
     "metadata",
     "notify_models",

@@ -62,6 +62,10 @@ def _lookup_page(agency, adapter, form, values, bills, problem, save_form):
         mask_name=mask_name,
         save_form=save_form,
         tokens=pay_tokens(agency.code, values, bills) if save_form and bills else None,
+        # a visitor not signed in may pay one bill from a wallet whose owner authorises it (portal.guest)
+        guest_tokens=pay_tokens(agency.code, values, bills)
+        if bills and not current_user.is_authenticated
+        else None,
         hidden_values=services.hidden_values(adapter, values) if save_form else {},  # sensitive ones sealed
     )
 

@@ -25,6 +25,7 @@ from portal.notify.models import Notification, NotificationPreference
 
 DELIVER_TOPIC = "notify.deliver"
 RESET_PURPOSE = "reset-link"  # binds the sealed link to its use (idcrypto's associated data)
+GUEST_CODE_PURPOSE = "guest-code"
 
 
 def queue(
@@ -93,6 +94,22 @@ def password_reset(session: Session, user: User, url: str, valid_for: timedelta,
     }
     key = f"reset:{sealed.ciphertext[:40]}"  # random nonce first: unique per link
     queue(session, user.id, "reset", key, params, in_inbox=False)
+
+
+def guest_code(
+    session: Session, user: User, key: str, code: str, facts: dict, minutes: int, locale: str
+) -> None:
+    """A one-time code to authorise a payment someone started without signing in, by the wallet
+    owner's own channel and never in the inbox; stored sealed, like a reset link."""
+    sealed = current_vault().seal(code, GUEST_CODE_PURPOSE)
+    params = {
+        **facts,
+        "sealed_code": [sealed.key_id, sealed.ciphertext],
+        "minutes": minutes,
+        "locale": locale,
+        "channel": "sms" if user.phone else "email",
+    }
+    queue(session, user.id, "guest_code", key, params, in_inbox=False)
 
 
 def announce_campaign(session: Session, campaign_key: str, offer: dict) -> int:
@@ -167,9 +184,13 @@ def mark_read(session: Session, user: User, notification_id: int | None = None) 
 
 
 def params_of(notification: Notification) -> dict:
-    """The stored parameters, with a sealed reset link opened (only the worker and /dev/outbox ask)."""
+    """The stored parameters, with a sealed reset link or code opened (only the worker and /dev/outbox
+    ask)."""
     params = json.loads(notification.params_json)
     if "sealed_url" in params:
         key_id, ciphertext = params.pop("sealed_url")
         params["url"] = current_vault().open(Sealed(key_id, ciphertext), RESET_PURPOSE)
+    if "sealed_code" in params:
+        key_id, ciphertext = params.pop("sealed_code")
+        params["code"] = current_vault().open(Sealed(key_id, ciphertext), GUEST_CODE_PURPOSE)
     return params

@@ -197,6 +197,20 @@ def _reset(p: dict, locale: str) -> Text:
     return Text(_("Set a new password"), body)
 
 
+def _guest_code(p: dict, locale: str) -> Text:
+    body = _(
+        "City bill payment: %(code)s is your code to pay %(amount)s for bill %(bill)s of %(agency)s from "
+        "your wallet. It works for %(minutes)d minutes. Never tell it to anyone; if you did not start this "
+        "payment, ignore this message and nothing is paid.",
+        code=p["code"],
+        amount=format_fen(p["amount_fen"]),
+        bill=p["bill"],
+        agency=_named(p, locale, "agency"),
+        minutes=p["minutes"],
+    )
+    return Text(_("Your payment code"), body)
+
+
 RENDERERS: dict[str, Callable[[dict, str], Text]] = {
     "due": _due,
     "paid": _paid,
@@ -209,6 +223,7 @@ RENDERERS: dict[str, Callable[[dict, str], Text]] = {
     "frozen": _frozen,
     "unfrozen": _unfrozen,
     "reset": _reset,
+    "guest_code": _guest_code,
 }
 
 

@@ -31,7 +31,11 @@ ITEM_STATE_LABELS = {
     ItemState.REFUNDED: _l("Refunded"),
 }
 
-CHANNEL_LABELS = {PaymentChannel.WEB: _l("Portal"), PaymentChannel.AUTOPAY: _l("Auto-pay")}
+CHANNEL_LABELS = {
+    PaymentChannel.WEB: _l("Portal"),
+    PaymentChannel.AUTOPAY: _l("Auto-pay"),
+    PaymentChannel.GUEST: _l("Without signing in"),
+}
 
 AUDIT_VOCABULARY = Vocabulary(
     actions={

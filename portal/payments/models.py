@@ -38,6 +38,7 @@ class PaymentChannel(enum.StrEnum):
 
     WEB = "web"  # a resident on the portal's pages
     AUTOPAY = "autopay"  # the worker paying a saved account's bill for the resident
+    GUEST = "guest"  # a visitor not signed in, authorised by a one-time code sent to the wallet's owner
 
 
 class Payment(Base):

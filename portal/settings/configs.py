@@ -93,6 +93,8 @@ class TestingConfig(Config):
         self.RATELIMIT_LOOKUP = env.get("RATELIMIT_LOOKUP") or "1000 per minute"
         self.RATELIMIT_PAYMENT = env.get("RATELIMIT_PAYMENT") or "1000 per minute"
         self.RATELIMIT_PASSWORD_RESET = env.get("RATELIMIT_PASSWORD_RESET") or "1000 per minute"
+        for name in ("RATELIMIT_GUEST_WALLET", "RATELIMIT_GUEST_BILL", "RATELIMIT_GUEST_ADDRESS"):
+            setattr(self, name, env.get(name) or "1000 per minute")
 
 
 class ProductionConfig(Config):

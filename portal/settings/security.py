@@ -79,6 +79,12 @@ class SecuritySettings:
         self.RATELIMIT_PAYMENT = env.get("RATELIMIT_PAYMENT") or "20 per minute"
         # Asking for a password reset link (each one may cost a text message) per client address.
         self.RATELIMIT_PASSWORD_RESET = env.get("RATELIMIT_PASSWORD_RESET") or "5 per hour"
+        # Paying without an account: each try may text a one-time code to a wallet's owner, so codes are
+        # limited per wallet, per bill and per client address (a fourth kind of limit: 3 wrong codes).
+        self.RATELIMIT_GUEST_WALLET = env.get("RATELIMIT_GUEST_WALLET") or "5 per hour"
+        self.RATELIMIT_GUEST_BILL = env.get("RATELIMIT_GUEST_BILL") or "5 per hour"
+        self.RATELIMIT_GUEST_ADDRESS = env.get("RATELIMIT_GUEST_ADDRESS") or "10 per hour"
+        self.GUEST_CODE_MINUTES = env_int(env, "GUEST_CODE_MINUTES", 10)
         self.RATELIMIT_HEADERS_ENABLED = True
 
     def _read_password_hashing(self, env: Mapping[str, str]) -> None:

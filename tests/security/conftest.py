@@ -175,6 +175,14 @@ def _build(app: Flask) -> dict[str, object]:
                 10_000,
             ),
         )
+        factories.BillFactory(  # still to pay: what a visitor not signed in may pay
+            agency=water,
+            account_reference=HOUSEHOLD,
+            bill_no="SEC-W-9",
+            amount_fen=1_500,
+            payer_name="张小三",
+        )
+        guest_bill = checkout.Selection(water.code, (("account_reference", HOUSEHOLD),), "SEC-W-9").token()
         dispute = disputes.open_dispute(
             session,
             resident,
@@ -203,6 +211,7 @@ def _build(app: Flask) -> dict[str, object]:
             "flag": flag.id,
             "campaign": proposed.id,
             "dispute": dispute.reference,
+            "guest_bill": guest_bill,
             "unfreeze": unfreeze.id,
             "message": dead.id,
             "staff": spare.id,

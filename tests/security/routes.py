@@ -242,6 +242,14 @@ ROUTES: dict[tuple[str, str], Route] = {
     ),
     ("dispute_desk.remove_day", "POST"): Route("/staff/disputes/calendar/2027-10-01/remove", ADMIN_ACTION),
     ("reports.disputes_csv", "GET"): Route("/reports/disputes.csv", FINANCE_STAFF),
+    # paying without an account: the button on the lookup page, the wallet, the code, the receipt
+    ("guest.start", "POST"): Route("/pay/start", "all:200", {"bill": "{guest_bill}"}),
+    ("guest.wallet", "POST"): Route(
+        "/pay/wallet", "all:302", {"bill": "{guest_bill}", "wallet": "13911110002"}
+    ),
+    ("guest.code", "GET"): Route("/pay/code", "all:302"),  # no try in this session: back to the bills
+    ("guest.code", "POST"): Route("/pay/code", "all:302", {"code": "123456"}),
+    ("guest.done", "GET"): Route("/pay/done", "all:302"),
     ("campaigns.index", "GET"): Route("/admin/campaigns/", FINANCE_STAFF),
     ("campaigns.new", "GET"): Route("/admin/campaigns/new", ADMIN_ONLY),
     ("campaigns.new", "POST"): Route(

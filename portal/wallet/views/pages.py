@@ -20,7 +20,7 @@ from portal.money import format_fen, plain_yuan
 from portal.wallet import resident
 from portal.wallet.factory import wallet_client
 from portal.wallet.forms import LinkCardForm, MoneyMoveForm, StatementFilterForm
-from portal.wallet.owners import wallet_owner
+from portal.wallet.owners import wallet_number, wallet_owner
 
 bp = Blueprint("wallet", __name__, url_prefix="/wallet")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -38,6 +38,7 @@ def home():
         cards=wallet.cards(owner).cards,
         recent=wallet.statement(owner, per_page=5).lines,
         kinds=resident.KIND_LABELS,
+        wallet_number=wallet_number(current_user.id),
     )
 
 
