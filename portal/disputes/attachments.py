@@ -52,7 +52,9 @@ def _content_type(content: bytes) -> str | None:
     try:
         with Image.open(io.BytesIO(content)) as image:
             kind = IMAGE_FORMATS.get(image.format or "")
-            image.verify()  # a truncated or spoilt image fails here
+            image.verify()  # a spoilt PNG fails here
+        with Image.open(io.BytesIO(content)) as image:
+            image.load()  # a truncated JPEG only fails when decoded (verify() checks no JPEG data)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         return None
     return kind

@@ -115,7 +115,7 @@ def answer(session: Session, clerk: User, reference: str, text: str) -> Dispute:
     """The agency's answer: what its records show and what it did."""
     dispute = _locked(session, clerk, reference)
     if dispute.state is DisputeState.ANSWERED and dispute.agency_answer == text.strip():
-        return dispute
+        return dispute  # the same answer sent twice: once
     dispute.agency_answer = _checked_text(text, (2, NOTE_LIMIT), "text")
     dispute.answered_at = utcnow()
     _move(session, dispute, DisputeState.ANSWERED, clerk, dispute.agency_answer)
@@ -134,9 +134,12 @@ def resolve(
     """Decide the dispute. A refund goes through the payments' refund service under a key of this
     dispute and round, so a resend refunds once; a rejection must say why."""
     dispute = _locked(session, staff, reference)
-    if dispute.state is DisputeState.RESOLVED:
-        return dispute  # sent twice: resolved once
     why = reason.strip()
+    if dispute.state is DisputeState.RESOLVED and (dispute.outcome, dispute.outcome_reason) == (
+        outcome,
+        why or None,
+    ):
+        return dispute  # the same decision sent twice: made once (another decision finds it moved on)
     if outcome is DisputeOutcome.REJECTED and not why:
         raise ValidationFailed(_("Say why the dispute is rejected."), field="reason")
     if why:
@@ -170,9 +173,10 @@ def reopen(session: Session, user: User, reference: str, why: str) -> Dispute:
     if dispute.state not in (DisputeState.ANSWERED, DisputeState.RESOLVED) or not can_reopen(dispute):
         raise ValidationFailed(_("This dispute can no longer be reopened. Open a new one if you need to."))
     note = _checked_text(why, DESCRIPTION_LIMITS, "why")
+    _move(session, dispute, DisputeState.OPEN, user, note)
     dispute.reopened += 1
     dispute.outcome = dispute.outcome_reason = None
-    _move(session, dispute, DisputeState.OPEN, user, note)
+    dispute.answered_at = dispute.resolved_at = None  # a new round: its answer and window start afresh
     return dispute
 
 

@@ -23,13 +23,14 @@ from portal.agencies.models import Agency
 from portal.audit.services import record
 from portal.authz import Role
 from portal.db import utcnow
-from portal.errors import ValidationFailed
+from portal.errors import PortalError, ValidationFailed
 from portal.guest.models import AttemptState, GuestAttempt
 from portal.identity import normalize_mobile
 from portal.notify.services import guest_code
 from portal.payments import checkout
 from portal.payments import services as payments
 from portal.payments.models import Payment, PaymentChannel
+from portal.screening import Blocked
 from portal.wallet.owners import user_id_of_wallet_number
 
 MAX_TRIES = 3
@@ -90,36 +91,55 @@ def start(session: Session, selection_token: str, wallet: str, address: str, loc
 
 
 def confirm(session: Session, wallet_service, token: str, code: str, locale: str) -> Payment:
-    """Pay the try's bill with the code typed. A wrong code counts (the page shows how many are left;
-    the count is kept, so the view answers 200); the third ends the try."""
+    """Pay the try's bill with the code typed. A wrong code counts and raises WrongCode (the view answers
+    200, so the count is kept); the third ends the try. Anything else that stops the payment ends the
+    try too and leaves nothing of the payment behind (a savepoint), with words that tell the visitor
+    nothing of the owner's wallet."""
     attempt = _locked(session, token)
     if attempt.state is AttemptState.PAID:
         return session.get(Payment, attempt.payment_id)  # sent twice: the first payment
     if attempt.state is AttemptState.ENDED or _aware(attempt.expires_at) <= utcnow():
         attempt.state = AttemptState.ENDED
         raise TryEnded(_("This code has expired or was entered wrong too often. Start again."))
-    if (
-        not hmac.compare_digest(attempt.code_hmac, _digest(token, (code or "").strip()))
-        or attempt.user_id is None
-    ):
+    right = hmac.compare_digest(attempt.code_hmac, _digest(token, (code or "").strip()))
+    if not right or attempt.user_id is None:
         attempt.tries += 1
         if attempt.tries >= MAX_TRIES:
             attempt.state = AttemptState.ENDED
             record(session, "anonymous", "guest.ended", f"guest:{attempt.id}", bill=attempt.bill_id)
             raise TryEnded(_("The code was wrong three times. Nothing was paid; start again if you wish."))
-        left = MAX_TRIES - attempt.tries
-        raise ValidationFailed(_("That code is not right. %(left)d tries left.", left=left), field="code")
+        raise WrongCode(
+            _("That code is not right. %(left)d tries left.", left=MAX_TRIES - attempt.tries), field="code"
+        )
+    attempt.state = AttemptState.ENDED  # from here on the try is spent, paid or not
+    savepoint = session.begin_nested()
+    try:
+        payment = _pay(session, wallet_service, attempt, locale)
+    except Blocked:
+        savepoint.commit()  # refused before anything was written but its flag, which the officers need
+        raise TryEnded(_("The wallet could not pay this bill. Nothing was paid.")) from None
+    except PortalError as error:
+        savepoint.rollback()
+        raise TryEnded(_("The wallet could not pay this bill. Nothing was paid.")) from error
+    savepoint.commit()
+    attempt.state, attempt.payment_id = AttemptState.PAID, payment.id
+    return payment
+
+
+def _pay(session: Session, wallet_service, attempt: GuestAttempt, locale: str) -> Payment:
+    """The bill asked for again and paid as a signed-in payment would be, if it is still open and still
+    costs what the code was sent for."""
     payer = session.get(User, attempt.user_id)
     selection = checkout.selection_from_token(attempt.selection)
     quote = checkout.quote(session, [selection], locale, key=f"guest:{attempt.token[:48]}")
-    if quote.lines[0].bill.total_fen != attempt.amount_fen:
-        attempt.state = AttemptState.ENDED
-        raise TryEnded(_("The bill changed since the code was sent. Nothing was paid; start again."))
-    payment = payments.pay(
-        session, wallet_service, payer, quote, [attempt.amount_fen], channel=PaymentChannel.GUEST
-    )
-    attempt.state, attempt.payment_id = AttemptState.PAID, payment.id
-    return payment
+    amounts = payments.chosen_amounts(quote, {})  # ValidationFailed when the bill is no longer open
+    if amounts != [attempt.amount_fen]:
+        raise ValidationFailed(_("The bill changed since the code was sent."))
+    return payments.pay(session, wallet_service, payer, quote, amounts, channel=PaymentChannel.GUEST)
+
+
+class WrongCode(ValidationFailed):
+    """Not the code that was sent; the try goes on while tries are left."""
 
 
 class TryEnded(ValidationFailed):
@@ -142,6 +162,12 @@ def _locked(session: Session, token: str) -> GuestAttempt:
     if attempt is None:
         raise TryEnded(_("This payment was not started here. Choose the bill again."))
     return attempt
+
+
+def payer_key(session: Session, wallet: str) -> str:
+    """What the per-wallet rate limit counts: the resident the text names, however it was typed."""
+    payer = _payer(session, wallet)
+    return f"user:{payer.id}" if payer else "nobody:" + "".join(wallet.split())[-40:]
 
 
 def _payer(session: Session, wallet: str) -> User | None:

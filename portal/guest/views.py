@@ -22,7 +22,7 @@ ATTEMPT, PAID = "guest_attempt", "guest_paid"
 
 
 def _wallet_key() -> str:
-    return "guest-wallet:" + "".join(request.form.get("wallet", "").split())[-40:]
+    return "guest-wallet:" + services.payer_key(get_session(), request.form.get("wallet", ""))
 
 
 def _bill_key() -> str:
@@ -76,7 +76,7 @@ def code():
             session.pop(ATTEMPT, None)
             flash(error.message, "error")
             return redirect(url_for("bills.index"))
-        except PortalError as error:
+        except services.WrongCode as error:
             attach_error(form, error)  # a wrong code counts: the page answers 200 so the count is kept
         else:
             session.pop(ATTEMPT, None)

@@ -199,9 +199,9 @@ def _reset(p: dict, locale: str) -> Text:
 
 def _guest_code(p: dict, locale: str) -> Text:
     body = _(
-        "City bill payment: %(code)s is your code to pay %(amount)s for bill %(bill)s of %(agency)s from "
-        "your wallet. It works for %(minutes)d minutes. Never tell it to anyone; if you did not start this "
-        "payment, ignore this message and nothing is paid.",
+        "City bill payment: someone asks to pay %(amount)s for bill %(bill)s of %(agency)s from your wallet. "
+        "If you agreed to it, give them this code: %(code)s (it works for %(minutes)d minutes). If you do "
+        "not know of this payment, give the code to no one: nothing is paid without it.",
         code=p["code"],
         amount=format_fen(p["amount_fen"]),
         bill=p["bill"],

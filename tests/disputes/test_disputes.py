@@ -107,6 +107,7 @@ def test_a_dispute_is_refunded_through_the_desk_and_closed(app, client, db, wate
         ("proof.exe", image(), "Attach a PNG, JPEG or PDF file."),
         ("big.png", image() + b"\0" * (5 * 1024 * 1024), "larger than 5 MB"),
         ("cut.jpg", image("JPEG")[:200], "is not the PNG, JPEG or PDF its name says"),
+        ("half.jpg", image("JPEG", (400, 300))[:-300], "is not the PNG, JPEG or PDF its name says"),
     ],
 )
 def test_an_attachment_that_is_not_what_it_says_is_refused(client, db, paid, name, content, message):
@@ -210,3 +211,33 @@ def test_finance_counts_disputes_on_the_dashboard_and_exports_them(app, client, 
         "Resolved",
         "Corrected by the agency",
     ]
+
+
+def test_another_decision_on_a_resolved_dispute_finds_it_moved_on(app, client, db, water, paid):  # noqa: F811
+    open_dispute(client, paid)
+    dispute = db.scalar(sa.select(Dispute))
+    first, _a = staff_client(app, FinanceFactory, email="finance-first@city.example.cn")
+    second, _b = staff_client(app, FinanceFactory, email="finance-second@city.example.cn")
+    case = f"/staff/disputes/{dispute.reference}"
+    assert post(first, f"{case}/send", note="Internal: check the ledger line.").status_code == 302
+    assert post(first, f"{case}/resolve", outcome="rejected", reason="Paid in full.").status_code == 302
+
+    late = post(second, f"{case}/resolve", outcome="refunded", amount="46.80", reason="")
+    assert late.status_code == 400 and "moved on" in late.get_data(as_text=True)
+    assert db.scalar(sa.select(sa.func.count()).select_from(Refund)) == 0
+    resident_page = client.get(f"/disputes/{dispute.reference}").get_data(as_text=True)
+    assert "Internal: check the ledger line." not in resident_page  # finance's note to the agency
+    assert "Internal: check the ledger line." in first.get(case).get_data(as_text=True)
+
+
+def test_a_reopened_dispute_starts_a_new_round(app, client, db, water, paid):  # noqa: F811
+    open_dispute(client, paid)
+    dispute = db.scalar(sa.select(Dispute))
+    finance, _f = staff_client(app, FinanceFactory, email="finance-round@city.example.cn")
+    post(finance, f"/staff/disputes/{dispute.reference}/resolve", outcome="corrected", reason="Fixed.")
+    post(client, f"/disputes/{dispute.reference}/reopen", why="It still shows unpaid at the agency.")
+    db.expire_all()
+
+    assert (dispute.state, dispute.answered_at, dispute.resolved_at) == (DisputeState.OPEN, None, None)
+    exported = finance.get("/reports/disputes.csv").get_data(as_text=True)
+    assert f"{dispute.reference}," in exported and ",Open,," in exported  # no stale resolution date

@@ -70,7 +70,7 @@ def test_a_visitor_pays_a_bill_from_a_relatives_wallet(page, browser, guest_port
     owner_phone = browser.new_context().new_page()  # what the owner's phone shows: the development outbox
     owner_phone.goto(f"{base_url}/dev/outbox")
     text = owner_phone.locator("tbody tr").filter(has_text=bill).first.inner_text()
-    code = re.search(r"(\d{6}) 是您用钱包", text).group(1)
+    code = re.search(r"请把验证码告诉对方：(\d{6})", text).group(1)
     owner_phone.context.close()
     page.locator("#code").fill(f"{(int(code) + 1) % 1_000_000:06d}")
     page.get_by_role("button", name="支付 ¥31.50").click()

@@ -9,6 +9,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from portal.guest import services
 from portal.guest.models import AttemptState, GuestAttempt
 from portal.notify.models import Notification
 from portal.notify.services import params_of
@@ -65,7 +66,9 @@ def test_the_right_code_pays_from_the_named_wallet(app, client, db, water, payer
     done = client.get("/pay/done").get_data(as_text=True)
     assert "Paid: ¥48.20" in done and "/receipts/verify/" in done
     assert "王" not in done and "13900000321" not in done  # nothing of the payer beyond the amount
-    assert enter(client, code).status_code == 302  # replayed: the try is spent
+    token = db.scalar(sa.select(GuestAttempt.token))
+    with app.test_request_context():
+        assert services.confirm(db, None, token, code, "en").id == payment.id  # replayed: the same payment
     assert db.scalar(sa.select(sa.func.count()).select_from(Payment)) == 1
     later = lookup_page(client)
     assert "王小明" not in later and "13900000321" not in later  # the visitor's lookups stay masked
@@ -88,7 +91,9 @@ def test_by_wallet_number_and_a_wrong_code_three_times_ends_the_try(app, client,
     ended = enter(client, wrong)
     assert ended.status_code == 302 and ended.location.endswith("/bills/")
     assert db.scalar(sa.select(GuestAttempt.state)) is AttemptState.ENDED
-    assert enter(client, code).status_code == 302  # the right code now pays nothing
+    token = db.scalar(sa.select(GuestAttempt.token))
+    with app.test_request_context(), pytest.raises(services.TryEnded):
+        services.confirm(db, None, token, code, "en")  # the right code now pays nothing
     assert db.scalar(sa.select(sa.func.count()).select_from(Payment)) == 0
 
 
@@ -116,3 +121,40 @@ def test_codes_are_limited_per_wallet(app, client, db, water, payer):  # noqa: F
     assert statuses == [302, 302, 429]
     codes = db.scalars(sa.select(Notification.params_json).where(Notification.kind == "guest_code")).all()
     assert len(codes) == 2 and all("sealed_code" in json.loads(p) for p in codes)  # never in clear
+
+
+def test_a_wallet_that_cannot_pay_leaves_nothing_behind_and_says_nothing_of_it(app, client, db, water):  # noqa: F811
+    poor = UserFactory(phone="13900000654", real_name="赵六", locale="en")
+    fund(app, db, poor, 1_000)  # ¥10: not enough for ¥48.20
+    start(client, "13900000654")
+    with app.app_context():
+        code = sent_code(db)
+    refused = enter(client, code)
+
+    assert refused.status_code == 302 and refused.location.endswith("/bills/")
+    page = client.get("/bills/").get_data(as_text=True)
+    assert "The wallet could not pay this bill. Nothing was paid." in page and "¥10.00" not in page
+    assert db.scalar(sa.select(sa.func.count()).select_from(Payment)) == 0  # no half-made payment
+    assert "Unpaid" in lookup_page(client)  # the bill is still open for anyone to pay
+    assert db.scalar(sa.select(GuestAttempt.state)) is AttemptState.ENDED
+
+
+def test_a_bill_paid_meanwhile_is_not_paid_again(app, client, db, water, payer):  # noqa: F811
+    from portal.bills.models import Bill, StoredBillStatus
+
+    start(client, "13900000321")
+    with app.app_context():
+        code = sent_code(db)
+    db.execute(sa.update(Bill).where(Bill.bill_no == "W-1").values(status=StoredBillStatus.PAID))
+    db.flush()  # paid at the agency's counter while the code was on its way
+
+    assert enter(client, code).status_code == 302
+    assert db.scalar(sa.select(sa.func.count()).select_from(Payment)) == 0
+
+
+def test_the_wallet_limit_counts_the_payer_however_it_is_typed(app, client, db, water, payer):  # noqa: F811
+    app.config["RATELIMIT_GUEST_WALLET"] = "2 per hour"
+    typed = ["13900000321", "+86 139 0000 0321", wallet_number(payer.id)]
+    statuses = [start(app.test_client(), wallet).status_code for wallet in typed]
+
+    assert statuses == [302, 302, 429]
