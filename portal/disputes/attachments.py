@@ -54,7 +54,9 @@ def _content_type(content: bytes) -> str | None:
             kind = IMAGE_FORMATS.get(image.format or "")
             image.verify()  # a spoilt PNG fails here
         with Image.open(io.BytesIO(content)) as image:
-            image.load()  # a truncated JPEG only fails when decoded (verify() checks no JPEG data)
+            image.load()  # decoding finds spoilt data verify() does not look at
+        if kind == "image/jpeg" and not content.rstrip(b"\0").endswith(b"\xff\xd9"):
+            return None  # cut short: WeasyPrint lets Pillow load truncated images, so the end marker decides
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         return None
     return kind
