@@ -19,5 +19,10 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     return start.astimezone(UTC), (start + timedelta(days=1)).astimezone(UTC)
 
 
+def aware(moment: datetime) -> datetime:
+    """A stored UTC time with its zone: SQLite hands back naive UTC times, PostgreSQL aware ones."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def local_time(moment: datetime) -> datetime:
     return moment.astimezone(SHANGHAI)

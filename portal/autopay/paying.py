@@ -9,7 +9,7 @@ and that bill is never tried again, so a failure can never turn into a second pa
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select
@@ -23,7 +23,7 @@ from portal.autopay.services import month_spent, pay_day, payment_key
 from portal.bills.models import SavedAccount
 from portal.bills.selection import Selection
 from portal.bills.services import OUTSTANDING, find_agency, lookup
-from portal.clock import business_day
+from portal.clock import aware, business_day
 from portal.db import Database
 from portal.errors import PortalError, ValidationFailed
 from portal.notify import services as notices
@@ -151,7 +151,7 @@ def _ready(session: Session, setting: AutopaySetting, bill: BillView, scan_start
     reminded = notes.get(keys[0])
     notice = timedelta(minutes=current_app.config["AUTOPAY_NOTICE_MINUTES"])
     # from when the reminder went out (sent_at), not when it was queued: a stalled notifier delays payment
-    return keys[1] not in notes and reminded is not None and _aware(reminded) <= scan_started - notice
+    return keys[1] not in notes and reminded is not None and aware(reminded) <= scan_started - notice
 
 
 def _pay(session: Session, user: User, account: SavedAccount, quote, amounts, setting) -> Payment | None:
@@ -197,8 +197,3 @@ def _failed(session: Session, account: SavedAccount, bill: BillView, reason: str
             bill=bill.bill_id,
             reason=reason,
         )
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands back naive UTC times."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

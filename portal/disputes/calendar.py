@@ -56,11 +56,6 @@ def working_days_taken(session: Session, start: datetime, end: datetime) -> int:
     return WorkingCalendar.around(session, first, last).between(first, last)
 
 
-def aware(moment: datetime) -> datetime:
-    """SQLite hands back naive UTC times."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def calendar_days(session: Session, from_day: date) -> list[CalendarDay]:
     return list(
         session.scalars(select(CalendarDay).where(CalendarDay.day >= from_day).order_by(CalendarDay.day))

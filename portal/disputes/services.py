@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session
 from portal.accounts.models import User
 from portal.audit.services import record
 from portal.authz import Role
-from portal.clock import business_day
+from portal.clock import aware, business_day
 from portal.db import Database, utcnow
 from portal.disputes.attachments import CheckedFile
-from portal.disputes.calendar import aware, deadline
+from portal.disputes.calendar import deadline
 from portal.disputes.models import (
     Dispute,
     DisputeAttachment,

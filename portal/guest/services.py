@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -22,6 +22,7 @@ from portal.accounts.models import User
 from portal.agencies.models import Agency
 from portal.audit.services import record
 from portal.authz import Role
+from portal.clock import aware
 from portal.db import utcnow
 from portal.errors import PortalError, ValidationFailed
 from portal.guest.models import AttemptState, GuestAttempt
@@ -98,7 +99,7 @@ def confirm(session: Session, wallet_service, token: str, code: str, locale: str
     attempt = _locked(session, token)
     if attempt.state is AttemptState.PAID:
         return session.get(Payment, attempt.payment_id)  # sent twice: the first payment
-    if attempt.state is AttemptState.ENDED or _aware(attempt.expires_at) <= utcnow():
+    if attempt.state is AttemptState.ENDED or aware(attempt.expires_at) <= utcnow():
         attempt.state = AttemptState.ENDED
         raise TryEnded(_("This code has expired or was entered wrong too often. Start again."))
     right = hmac.compare_digest(attempt.code_hmac, _digest(token, (code or "").strip()))
@@ -186,8 +187,3 @@ def _payer(session: Session, wallet: str) -> User | None:
 def _digest(token: str, code: str) -> str:
     key = current_app.config["SECRET_KEY"].encode()
     return hmac.new(key, f"{token}\0{code}".encode(), hashlib.sha256).hexdigest()
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands back naive UTC times."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

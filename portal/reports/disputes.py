@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal.agencies.models import Agency
-from portal.clock import business_day, day_bounds
+from portal.clock import aware, business_day, day_bounds
 from portal.db import utcnow
-from portal.disputes.calendar import WorkingCalendar, aware
+from portal.disputes.calendar import WorkingCalendar
 from portal.disputes.labels import KIND_LABELS, OUTCOME_LABELS, STATE_LABELS
 from portal.disputes.models import Dispute
 from portal.disputes.services import STILL_OPEN
