@@ -22,6 +22,7 @@ from portal.agencies.views import bp as agencies_bp
 from portal.autopay.views import bp as autopay_bp
 from portal.batches.views import bp as batches_bp
 from portal.bills.views import bp as bills_bp
+from portal.counter.views import bp as counter_bp
 from portal.disputes.views.desk import bp as dispute_desk_bp
 from portal.disputes.views.residents import bp as disputes_bp
 from portal.guest.views import bp as guest_bp
@@ -63,6 +64,7 @@ BLUEPRINTS = (
     disputes_bp,
     dispute_desk_bp,
     guest_bp,
+    counter_bp,
     inbox_bp,
     two_factor_bp,
     password_reset_bp,

@@ -24,19 +24,21 @@ class Role(enum.StrEnum):
     CLERK = "clerk"
     FINANCE = "finance"
     ADMIN = "admin"
+    CASHIER = "cashier"  # a service hall's counter cashier (窗口收费员), bound to one hall
 
     @property
     def is_staff(self) -> bool:
         return self is not Role.RESIDENT
 
 
-STAFF_ROLES = (Role.CLERK, Role.FINANCE, Role.ADMIN)
+STAFF_ROLES = (Role.CLERK, Role.FINANCE, Role.ADMIN, Role.CASHIER)
 
 ROLE_LABELS = {
     Role.RESIDENT: _l("Resident"),
     Role.CLERK: _l("Agency clerk"),
     Role.FINANCE: _l("Finance"),
     Role.ADMIN: _l("Administrator"),
+    Role.CASHIER: _l("Counter cashier"),
 }
 
 

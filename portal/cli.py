@@ -20,6 +20,7 @@ from portal.audit.models import AuditEvent
 from portal.audit.services import chain_problems
 from portal.authz import STAFF_ROLES, Role
 from portal.bills import services as bill_services
+from portal.counter import halls
 from portal.db import get_database
 from portal.errors import PortalError
 from portal.ops import backup, checks
@@ -73,18 +74,24 @@ def db_downgrade(revision: str) -> None:
 @click.option("--role", type=click.Choice([role.value for role in STAFF_ROLES]), required=True)
 @click.option("--email", required=True)
 @click.option("--agency", "agency_code", help="Agency code; required for clerks.")
+@click.option("--hall", "hall_code", help="Service hall code; required for counter cashiers.")
 @click.option("--name", "display_name", default=None)
 @click.password_option(help="Initial password; the user must change it at first login.")
 def users_create(
-    role: str, email: str, agency_code: str | None, display_name: str | None, password: str
+    role: str,
+    email: str,
+    agency_code: str | None,
+    hall_code: str | None,
+    display_name: str | None,
+    password: str,
 ) -> None:
-    """Create a staff account (clerk, finance or admin)."""
+    """Create a staff account (clerk, finance, admin or counter cashier)."""
     request = account_services.StaffRequest(
         email=email, role=Role(role), password=password, agency_code=agency_code, display_name=display_name
     )
     try:
         with get_database().write_transaction() as session:
-            user = account_services.create_staff(session, request)
+            user = halls.create_staff(session, request, hall_code)
     except PortalError as error:
         raise click.ClickException(error.message) from error
     click.echo(f"created {user.role.value} {user.email}")

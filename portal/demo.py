@@ -17,6 +17,7 @@ from portal.agencies.models import Agency, AgencyCategory
 from portal.authz import Role
 from portal.bills.models import Bill
 from portal.clock import business_day
+from portal.counter.models import HallCashier, ServiceHall
 from portal.db import utcnow
 from portal.wallet.owners import wallet_owner
 from portal.wallet.services import WalletService
@@ -44,6 +45,16 @@ DEMO_LOGINS = (
     DemoLogin(Role.CLERK, "clerk@water.demo.gov.cn", "demo-clerk-2026", "water", "李明"),
     DemoLogin(Role.FINANCE, "finance@demo.gov.cn", "demo-finance-2026", None, "陈静"),
     DemoLogin(Role.ADMIN, "admin@demo.gov.cn", "demo-admin-2026", None, "赵强"),
+    DemoLogin(Role.CASHIER, "cashier@hall.demo.gov.cn", "demo-cashier-2026", None, "王芳"),
+)
+
+# The demo service hall and the agencies its counters take (not the tax bureau: its bills show the
+# refusal a cashier sees for an agency the hall does not serve).
+DEMO_HALL = (
+    "civic-centre",
+    "市民中心服务大厅",
+    "Civic Centre Service Hall",
+    ("water", "power", "gas", "traffic"),
 )
 
 
@@ -66,11 +77,26 @@ def seed(session: Session, wallet: WalletService) -> list[DemoLogin]:
     for code in agencies:
         wallet.open_agency_account(code)
     _ensure_bills(session, agencies)
+    hall = _ensure_hall(session, agencies)
     for login in DEMO_LOGINS:
         user = _ensure_user(session, login, agencies.get(login.agency_code or ""))
         if login.role is Role.RESIDENT:
             _fund_demo_wallet(wallet, user)
+        if login.role is Role.CASHIER and session.get(HallCashier, user.id) is None:
+            session.add(HallCashier(user_id=user.id, hall_id=hall.id))
     return list(DEMO_LOGINS)
+
+
+def _ensure_hall(session: Session, agencies: dict[str, Agency]) -> ServiceHall:
+    code, name_zh, name_en, served = DEMO_HALL
+    hall = session.scalar(select(ServiceHall).where(ServiceHall.code == code))
+    if hall is None:
+        hall = ServiceHall(
+            code=code, name_zh=name_zh, name_en=name_en, agencies=[agencies[c] for c in served]
+        )
+        session.add(hall)
+        session.flush()  # the cashier's binding names the hall by id
+    return hall
 
 
 def _ensure_bills(session: Session, agencies: dict[str, Agency]) -> None:

@@ -7,6 +7,7 @@ from portal.audit import models as audit_models
 from portal.autopay import models as autopay_models
 from portal.batches import models as batches_models
 from portal.bills import models as bills_models
+from portal.counter import models as counter_models
 from portal.db import Base
 from portal.disputes import models as disputes_models
 from portal.guest import models as guest_models
@@ -28,6 +29,7 @@ __all__ = [
     "autopay_models",
     "batches_models",
     "bills_models",
+    "counter_models",
     "disputes_models",
     "guest_models",
     "main_models",

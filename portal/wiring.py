@@ -16,6 +16,7 @@ from portal.autopay import labels as autopay_labels
 from portal.autopay import reactions as autopay_reactions
 from portal.batches import jobs as batch_jobs
 from portal.batches import labels as batches_labels
+from portal.counter import labels as counter_labels
 from portal.disputes import labels as disputes_labels
 from portal.guest import labels as guest_labels
 from portal.notify import delivery as notify_delivery
@@ -39,6 +40,7 @@ AUDIT_VOCABULARIES = (
     agencies_labels.AUDIT_VOCABULARY,
     autopay_labels.AUDIT_VOCABULARY,
     batches_labels.AUDIT_VOCABULARY,
+    counter_labels.AUDIT_VOCABULARY,
     disputes_labels.AUDIT_VOCABULARY,
     guest_labels.AUDIT_VOCABULARY,
     notify_labels.AUDIT_VOCABULARY,

@@ -83,6 +83,13 @@ class AdminFactory(StaffFactory):
     email = factory.Sequence(lambda n: f"admin{n}@city.example.cn")
 
 
+class CashierFactory(StaffFactory):
+    """A counter cashier; bind them to a hall with ``HallCashier`` (tests/counter/conftest.py)."""
+
+    role = Role.CASHIER
+    email = factory.Sequence(lambda n: f"cashier{n}@hall.example.cn")
+
+
 class BillFactory(BaseFactory):
     class Meta:
         model = Bill
@@ -98,7 +105,15 @@ class BillFactory(BaseFactory):
     due_date = None
 
 
-ALL_FACTORIES = (AgencyFactory, UserFactory, ClerkFactory, FinanceFactory, AdminFactory, BillFactory)
+ALL_FACTORIES = (
+    AgencyFactory,
+    UserFactory,
+    ClerkFactory,
+    FinanceFactory,
+    AdminFactory,
+    CashierFactory,
+    BillFactory,
+)
 
 
 _app: Flask | None = None  # the app under test: its IDENTITY_KEYS encrypt what the factories store

@@ -40,6 +40,7 @@ def role_field() -> SelectField:
             SelectChoice("clerk", _l("Agency clerk")),
             SelectChoice("finance", _l("Finance")),
             SelectChoice("admin", _l("Administrator")),
+            SelectChoice("cashier", _l("Counter cashier")),
         ],
         validators=[DataRequired(_l("Choose a role."))],
     )
@@ -50,6 +51,16 @@ def agency_field() -> SelectField:
     return SelectField(
         _l("Agency"),
         description=_l("Required for clerks; leave empty for finance and administrators."),
+        choices=[],
+        validate_choice=False,
+    )
+
+
+def hall_field() -> SelectField:
+    """Choices are the service halls, filled in by the view."""
+    return SelectField(
+        _l("Service hall"),
+        description=_l("Required for counter cashiers; leave empty for every other role."),
         choices=[],
         validate_choice=False,
     )
@@ -171,6 +182,7 @@ class StaffForm(PortalForm):
     )
     role = role_field()
     agency = agency_field()
+    hall = hall_field()
     password = PasswordField(
         _l("Initial password"),
         description=_l("The new staff member must change it at first login."),
@@ -224,6 +236,7 @@ class PasswordCheckForm(PortalForm):
 class StaffRoleForm(PortalForm):
     role = role_field()
     agency = agency_field()
+    hall = hall_field()
 
 
 class ForgotPasswordForm(PortalForm):

@@ -90,6 +90,12 @@ DETAIL_LABELS = {
     "to": _l("Last day"),
     "state": _l("Status"),
     "category": _l("Category"),
+    "expected_fen": _l("Cash expected"),
+    "counted_fen": _l("Cash counted"),
+    "difference_fen": _l("Difference"),
+    "handover": _l("Hand-over transfer"),
+    "hall": _l("Service hall"),
+    "agencies": _l("Agencies"),
 }
 
 

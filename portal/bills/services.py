@@ -29,6 +29,7 @@ from portal.agencies.models import Agency
 from portal.agencies.registry import adapter_for, agency_cache
 from portal.agencies.services import in_display_order
 from portal.bills.models import SAVED_QUERY, SavedAccount
+from portal.bills.selection import Selection
 from portal.db import get_session
 from portal.errors import NotFound, ValidationFailed
 
@@ -105,6 +106,12 @@ def save_account(
     store_query(account, values, sensitive_fields(session, agency))
     session.add(account)
     return account
+
+
+def selection_tokens(agency_code: str, values: dict[str, str], bills) -> dict[str, str]:
+    """The sealed value of each bill's button or checkbox: what checkout needs to find it again."""
+    query = tuple(sorted(values.items()))
+    return {bill.bill_id: Selection(agency_code, query, bill.bill_id).token() for bill in bills}
 
 
 def canonical_query(values: dict[str, str]) -> str:

@@ -9,7 +9,6 @@ from flask_login import current_user
 from portal.authz import Role, per_user_key, role_required
 from portal.bills import services
 from portal.bills.forms import SaveAccountForm, lookup_form, query_values
-from portal.bills.selection import Selection
 from portal.db import get_session
 from portal.errors import PortalError
 from portal.extensions import configured_limit, limiter
@@ -61,19 +60,13 @@ def _lookup_page(agency, adapter, form, values, bills, problem, save_form):
         problem=problem,
         mask_name=mask_name,
         save_form=save_form,
-        tokens=pay_tokens(agency.code, values, bills) if save_form and bills else None,
+        tokens=services.selection_tokens(agency.code, values, bills) if save_form and bills else None,
         # a visitor not signed in may pay one bill from a wallet whose owner authorises it (portal.guest)
-        guest_tokens=pay_tokens(agency.code, values, bills)
+        guest_tokens=services.selection_tokens(agency.code, values, bills)
         if bills and not current_user.is_authenticated
         else None,
         hidden_values=services.hidden_values(adapter, values) if save_form else {},  # sensitive ones sealed
     )
-
-
-def pay_tokens(agency_code: str, values: dict[str, str], bills) -> dict[str, str]:
-    """The checkbox value of each bill: what checkout needs to find it again."""
-    query = tuple(sorted(values.items()))
-    return {bill.bill_id: Selection(agency_code, query, bill.bill_id).token() for bill in bills}
 
 
 def _is_resident() -> bool:
@@ -113,7 +106,8 @@ def save(code: str):
 def mine():
     rows = services.dashboard(get_session(), current_user)
     tokens = {
-        row.account.id: pay_tokens(row.account.agency.code, row.account.query, row.bills) for row in rows
+        row.account.id: services.selection_tokens(row.account.agency.code, row.account.query, row.bills)
+        for row in rows
     }
     return render_template(
         "bills/mine.html",

@@ -17,7 +17,9 @@ from portal.promotions.wording import offer_facts
 
 
 def payment_paid(session: Session, event: events.PaymentPaid) -> None:
-    services.payment_paid(session, session.get(Payment, event.payment_id))
+    payment = session.get(Payment, event.payment_id)
+    if payment.user_id is not None:  # a counter payment has no resident to tell: its payer holds the receipt
+        services.payment_paid(session, payment)
 
 
 def payment_confirmed(session: Session, event: events.PaymentConfirmed) -> None:

@@ -34,6 +34,7 @@ def confirmation_delays(database: Database, now: datetime) -> int:
         .join(Payment, Payment.id == PaymentItem.payment_id)
         .join(Agency, Agency.id == PaymentItem.agency_id)
         .where(PaymentItem.state == ItemState.AWAITING, Payment.paid_at < now - delay)
+        .where(Payment.user_id.is_not(None))  # a counter payment's payer has no inbox
         .where(Payment.paid_at > now - window, ~told)
         .order_by(PaymentItem.id)
     )

@@ -35,6 +35,7 @@ CHANNEL_LABELS = {
     PaymentChannel.WEB: _l("Portal"),
     PaymentChannel.AUTOPAY: _l("Auto-pay"),
     PaymentChannel.GUEST: _l("Without signing in"),
+    PaymentChannel.COUNTER: _l("Service hall counter"),
 }
 
 AUDIT_VOCABULARY = Vocabulary(

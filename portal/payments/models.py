@@ -39,12 +39,21 @@ class PaymentChannel(enum.StrEnum):
     WEB = "web"  # a resident on the portal's pages
     AUTOPAY = "autopay"  # the worker paying a saved account's bill for the resident
     GUEST = "guest"  # a visitor not signed in, authorised by a one-time code sent to the wallet's owner
+    COUNTER = "counter"  # cash or a bank card at a service hall's counter (portal.counter); no resident
 
 
 class Payment(Base):
     __tablename__ = "payments"
     __table_args__ = (
         UniqueConstraint("user_id", "idempotency_key", name="uq_payments_user_key"),
+        # Counter payments have no resident: their keys (which name the shift) are unique on their own.
+        Index(
+            "uq_payments_counter_key",
+            "idempotency_key",
+            unique=True,
+            postgresql_where=text("user_id IS NULL"),
+            sqlite_where=text("user_id IS NULL"),
+        ),
         CheckConstraint("total_fen > 0", name="total_positive"),
         CheckConstraint("refunded_fen >= 0 AND refunded_fen <= total_fen", name="refund_within_total"),
         CheckConstraint("discount_fen >= 0 AND discount_fen < total_fen", name="discount_below_total"),
@@ -52,7 +61,7 @@ class Payment(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(24), unique=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)  # None: at a counter
     idempotency_key: Mapped[str] = mapped_column(String(64))
     state: Mapped[PaymentState] = mapped_column(string_enum(PaymentState, "payment_state"))
     total_fen: Mapped[int]  # what the agencies receive for the bills

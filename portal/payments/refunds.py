@@ -58,6 +58,8 @@ def refund_item(
         .with_for_update()
         .execution_options(populate_existing=True)  # the row as of the lock
     )
+    if payment.user_id is None:  # no wallet to return it to: the payer had paid cash or a card
+        raise ValidationFailed(_("A counter payment is refunded at the service hall that took it."))
     existing = session.scalar(select(Refund).where(Refund.idempotency_key == key))  # after the lock
     if existing is not None:
         if (existing.payment_item_id, existing.amount_fen) != (item_id, amount_fen):

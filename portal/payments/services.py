@@ -34,7 +34,7 @@ from portal.promotions import discounts
 from portal.promotions.models import Campaign
 from portal.wallet.campaigns import budget_owner
 from portal.wallet.owners import agency_owner, wallet_owner
-from portal.wallet.types import PaymentLeg
+from portal.wallet.types import PaymentLeg, TransferResult
 
 # Called with the name of each step of pay(); empty in production. The crash-safety test kills the
 # process at each step to prove that a payment is all or nothing.
@@ -157,8 +157,54 @@ def pay(
     campaign = _take_discount(session, user, payment, codes, discount_seen_fen)
     _move_money(session, wallet, user, payment, codes, campaign)
     _step("money_moved")
-    _after_payment(session, user, payment, codes)
+    _after_payment(session, f"user:{user.id}", payment, codes)
     _step("receipt_and_outbox_written")
+    return payment
+
+
+# Moves a counter payment's money: given the legs to the agencies and the payment's reference, it
+# returns the ledger's transfer (cash into a till, or a bank card through the POS).
+CounterTaking = Callable[[list[PaymentLeg], str], TransferResult]
+
+
+def pay_at_counter(
+    session: Session, cashier: User, quote: Quote, amounts: Sequence[int], *, key: str, take: CounterTaking
+) -> Payment:
+    """Pay the quoted bills at a service hall's counter: the same claims on the bills, outbox messages,
+    receipt and audit as a wallet payment, with the money moved by ``take``. No resident pays, so no
+    wallet limit, campaign or risk screen applies. The same key again returns the first payment."""
+    payment = Payment(
+        items=[],  # a new payment has no lines yet: no query to find that out
+        reference=payment_reference(),
+        user_id=None,
+        idempotency_key=key,
+        state=PaymentState.PENDING,
+        total_fen=sum(amounts),
+        channel=PaymentChannel.COUNTER,
+    )
+    try:
+        with session.begin_nested():
+            session.add(payment)
+            session.flush()  # claims the key: the same form sent twice waits here, then fails
+    except IntegrityError:
+        existing = session.scalar(
+            select(Payment).where(Payment.user_id.is_(None), Payment.idempotency_key == key)
+        )
+        if existing is None:
+            raise
+        return existing
+    codes = dict(session.execute(select(Agency.code, Agency.id)).all())
+    _add_items(session, payment, quote.lines, amounts, codes)
+    names = {agency_id: code for code, agency_id in codes.items()}
+    owed: dict[str, int] = {}
+    for item in payment.items:
+        owed[names[item.agency_id]] = owed.get(names[item.agency_id], 0) + item.amount_fen
+    legs = [PaymentLeg(agency_owner(code), amount) for code, amount in sorted(owed.items())]
+    result = take(legs, payment.reference)
+    payment.transfer_reference = result.reference
+    payment.paid_at = result.created_at
+    move_payment(payment, PaymentState.PAID)
+    _after_payment(session, f"user:{cashier.id}", payment, codes)
     return payment
 
 
@@ -272,14 +318,14 @@ def _move_money(
     move_payment(payment, PaymentState.PAID)
 
 
-def _after_payment(session: Session, user: User, payment: Payment, agencies: dict[str, int]) -> None:
+def _after_payment(session: Session, actor: str, payment: Payment, agencies: dict[str, int]) -> None:
     codes = {agency_id: code for code, agency_id in agencies.items()}
     for item in payment.items:
         code = codes[item.agency_id]
         outbox.enqueue(session, CONFIRM_TOPIC, f"confirm:{item.id}", {"item": item.id, "agency": code})
     record(
         session,
-        f"user:{user.id}",
+        actor,
         "payment.paid",
         f"payment:{payment.reference}",
         total_fen=payment.total_fen,

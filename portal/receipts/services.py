@@ -102,6 +102,7 @@ def receipt_facts(session: Session, receipt: Receipt, verify_url: str) -> dict:
         "issued_at": receipt.issued_at,
         "paid_at": payment.paid_at,
         "state": payment.state.value,
+        "at_counter": payment.channel.value == "counter",  # cash or a card at a hall: no wallet paid it
         "verify_url": verify_url,
         "reason": reason,
         "lines": [

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, render_template, request
-from flask_babel import gettext as _
+from flask import Blueprint, render_template
 from flask_login import current_user
 from sqlalchemy import select
 
 from portal.authz import Role, role_required
-from portal.db import get_database, get_session
+from portal.db import get_session
 from portal.errors import NotFound
 from portal.payments.services import payment_of
-from portal.receipts import rendering
+from portal.receipts.download import receipt_response
 from portal.receipts.models import Receipt
 from portal.receipts.services import receipts_of, refund_standing
 from portal.receipts.tokens import number_from_token, verification_token
-from portal.web import not_found, render_error
+from portal.web import not_found
 
 bp = Blueprint("receipts", __name__, url_prefix="/receipts")
 # A resident's receipt files sit under their payment's address.
@@ -49,15 +48,4 @@ def receipt_pdf(reference: str, number: str):
         payment = payment_of(get_session(), current_user, reference)
     except NotFound:
         not_found("payment", reference)
-    try:
-        found = rendering.receipt_pdf(get_database(), get_session(), payment, number)
-    except rendering.ReceiptNotReady:
-        return render_error(503, _("The receipt is still being prepared. Try again in a minute."))
-    if found is None:
-        abort(404)
-    pdf, etag = found
-    response = Response(pdf, mimetype="application/pdf")
-    response.set_etag(etag)
-    response.headers["Content-Disposition"] = f'attachment; filename="receipt-{number}.pdf"'
-    response.headers["Cache-Control"] = "private, no-cache"
-    return response.make_conditional(request)
+    return receipt_response(payment, number)

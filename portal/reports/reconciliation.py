@@ -14,11 +14,12 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from portal.clock import day_bounds
+from portal.counter.models import CounterShift, ShiftState
 from portal.db import utcnow
 from portal.money import format_fen
 from portal.payments.models import OPEN_ITEM_STATES, ItemState, Payment, PaymentItem, PaymentState
 from portal.receipts.models import Receipt, ReceiptKind
-from portal.wallet.models import Transfer, TransferKind
+from portal.wallet.models import AccountKind, LedgerAccount, Transfer, TransferKind
 
 # An agency normally confirms within a minute; the outbox keeps trying for days. A line unconfirmed for
 # longer than this is worth a look.
@@ -33,6 +34,7 @@ class DiscrepancyKind(enum.StrEnum):
     DUPLICATE = "duplicate"
     MISSING_TRANSFER = "missing_transfer"
     MISSING_RECEIPT = "missing_receipt"
+    TILL_NOT_CLEARED = "till_not_cleared"
 
     @property
     def label(self) -> str:
@@ -46,6 +48,7 @@ KIND_LABELS = {
     DiscrepancyKind.DUPLICATE: _l("Duplicate"),
     DiscrepancyKind.MISSING_TRANSFER: _l("Payment without a transfer"),
     DiscrepancyKind.MISSING_RECEIPT: _l("Payment without a receipt"),
+    DiscrepancyKind.TILL_NOT_CLEARED: _l("Till not cleared at its cash-up"),
 }
 
 
@@ -79,6 +82,7 @@ def reconcile(session: Session, start: date, end: date, now: datetime | None = N
         _agency_amounts,
         _duplicates,
         _orphan_transfers,
+        _uncleared_tills,
     )
     for check in checks:
         found = list(check(session, since, until))
@@ -279,3 +283,24 @@ def _orphan_transfers(session: Session, since: datetime, until: datetime):
 
 def fen(amount: int) -> str:
     return format_fen(int(amount))
+
+
+def _uncleared_tills(session: Session, since: datetime, until: datetime):
+    """A counter shift closed in the range whose till still holds money: every cash-up hands over the
+    counted cash and books the difference, so a closed till stands at zero."""
+    till = LedgerAccount.owner_ref == "till:" + CounterShift.reference  # wallet.counter.till_owner
+    rows = session.execute(
+        select(CounterShift.reference, LedgerAccount.balance_fen)
+        .join(LedgerAccount, and_(LedgerAccount.kind == AccountKind.COUNTER_TILL, till))
+        .where(CounterShift.state == ShiftState.CLOSED, LedgerAccount.balance_fen != 0)
+        .where(CounterShift.closed_at >= since, CounterShift.closed_at < until)
+        .order_by(CounterShift.closed_at)
+        .limit(MAX_PER_CHECK + 1)
+    )
+    for shift, balance in rows:
+        detail = _(
+            "The till of shift %(shift)s still holds %(amount)s after its cash-up.",
+            shift=shift,
+            amount=fen(-balance),
+        )
+        yield Discrepancy(DiscrepancyKind.TILL_NOT_CLEARED, detail)

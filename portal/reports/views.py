@@ -26,6 +26,7 @@ from portal.payments.models import PaymentChannel, PaymentState
 from portal.promotions import campaigns
 from portal.reports import documents, exports, settlement
 from portal.reports.campaigns import campaign_report, report_rows
+from portal.reports.channels import by_channel
 from portal.reports.chart import collections_chart
 from portal.reports.collections import LINE_COLUMNS, line_query, summarise
 from portal.reports.dashboard import dashboard
@@ -154,6 +155,7 @@ def settlements():
         form=form,
         day=day,
         figures=settlement.day_overview(get_session(), day),
+        channels=by_channel(get_session(), day, day),
         can_settle=settlement.can_settle(day),
         settle_form=SettleForm(),
     )
@@ -210,7 +212,8 @@ def reconciliation():
     if not form.validate():
         return render_template("reports/reconciliation.html", form=form, result=None), 400
     result = reconcile(get_session(), form.date_from.data, form.date_to.data)
-    return render_template("reports/reconciliation.html", form=form, result=result)
+    channels = by_channel(get_session(), form.date_from.data, form.date_to.data)
+    return render_template("reports/reconciliation.html", form=form, result=result, channels=channels)
 
 
 @bp.get("/transfers/<reference>")

@@ -48,6 +48,9 @@ class WalletSettings:
         }
         self.WALLET_HOLD_TTL_SECONDS = env_int(env, "WALLET_HOLD_TTL_SECONDS", 15 * 60)
         self.WALLET_IDEMPOTENCY_DAYS = env_int(env, "WALLET_IDEMPOTENCY_DAYS", 30)
+        # Cash a counter takes for one payment, in yuan (above it: a bank card). 50,000 yuan is where
+        # the central bank's large-cash reporting starts.
+        self.COUNTER_CASH_LIMIT_FEN = env_int(env, "COUNTER_CASH_LIMIT_YUAN", 50_000) * 100
         # The wallet as its own service: clients allowed to call its JSON API, and the replay window.
         self.WALLET_API_CLIENTS = _api_clients(env)
         self.WALLET_API_WINDOW_SECONDS = env_int(env, "WALLET_API_WINDOW_SECONDS", 300)

@@ -23,6 +23,9 @@ class AccountKind(enum.StrEnum):
     FUNDING_CLEARING = "funding_clearing"
     PROMOTION_BUDGET = "promotion_budget"
     SUSPENSE = "suspense"
+    COUNTER_TILL = "counter_till"  # the cash of one cashier's shift at a service hall (portal.counter)
+    HALL_BANK = "hall_bank"  # a service hall's bank account, where the cash of a closed shift goes
+    COUNTER_DIFFERENCE = "counter_difference"  # cash counted short or over at cash-ups
 
 
 class TransferKind(enum.StrEnum):
@@ -36,6 +39,8 @@ class TransferKind(enum.StrEnum):
     DISCOUNT = "discount"  # a campaign's share of a payment: budget -> agency
     DISCOUNT_RETURN = "discount_return"  # the campaign's share of a refund: agency -> budget
     BUDGET_RETURN = "budget_return"  # what a stopped campaign did not spend: budget -> promotion fund
+    CASH_HANDOVER = "cash_handover"  # a closed shift's counted cash: hall bank account -> till
+    CASH_DIFFERENCE = "cash_difference"  # what a till was short or over at its cash-up
 
 
 class HoldStatus(enum.StrEnum):

@@ -1,5 +1,5 @@
 """WalletService: every wallet operation, with limits, holds and idempotency. It never commits.
-Cards, payments, holds, payouts and campaign budgets are mixed in from modules of their own.
+Cards, payments, holds, payouts, campaign budgets and counter takings are mixed in from modules of their own.
 
 Each mutating call runs in a savepoint with its idempotency record: the same key and request returns
 the stored result and moves nothing; a deadlock or serialization failure rolls the savepoint back and
@@ -18,6 +18,7 @@ from portal.db import utcnow
 from portal.wallet import ledger
 from portal.wallet.campaigns import CampaignOperations
 from portal.wallet.cards import CardOperations
+from portal.wallet.counter import CounterOperations
 from portal.wallet.errors import WalletError
 from portal.wallet.funding import FundingGateway
 from portal.wallet.holds import HoldOperations
@@ -37,6 +38,7 @@ class WalletService(
     HoldOperations,
     PayoutOperations,
     CampaignOperations,
+    CounterOperations,
 ):
     def __init__(
         self,

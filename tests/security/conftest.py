@@ -22,6 +22,8 @@ from portal.agencies.models import AgencyCategory
 from portal.batches import services as batches
 from portal.bills import services as bills
 from portal.clock import business_day
+from portal.counter import services as counter
+from portal.counter.models import HallCashier, ServiceHall, Tender
 from portal.db import get_session, utcnow
 from portal.disputes import attachments
 from portal.disputes import services as disputes
@@ -192,6 +194,12 @@ def _build(app: Flask) -> dict[str, object]:
             "The water company still shows this bill unpaid.",
             attachments.check("proof.png", image()),
         )
+        cashier, counter_payment, shift, counter_bill = _counter(session, water, gas)
+        other_cashier = factories.CashierFactory(email="cashier@sec-gas-hall.example.cn")
+        gas_hall = ServiceHall(code="sec-gas-hall", name_zh="燃气大厅", name_en="Gas Hall", agencies=[gas])
+        session.add(gas_hall)
+        session.flush()  # the binding names the hall's id
+        session.add(HallCashier(user_id=other_cashier.id, hall_id=gas_hall.id))
         session.add_all([flag, unfreeze, dead, WorkerHeartbeat(name="security-world-worker:1")])
         session.flush()  # the ids of the flag, the request and the message fill the route table
         ids = {
@@ -211,6 +219,12 @@ def _build(app: Flask) -> dict[str, object]:
             "flag": flag.id,
             "campaign": proposed.id,
             "dispute": dispute.reference,
+            "counter_payment": counter_payment.reference,
+            "counter_receipt": session.scalar(
+                select(Receipt.number).where(Receipt.payment_id == counter_payment.id)
+            ),
+            "shift": shift.reference,
+            "counter_bill": counter_bill,
             "guest_bill": guest_bill,
             "unfreeze": unfreeze.id,
             "message": dead.id,
@@ -227,6 +241,8 @@ def _build(app: Flask) -> dict[str, object]:
                 "clerk2": other_clerk.email,
                 "fin": finance.email,
                 "admin": admin.email,
+                "cash": cashier.email,
+                "cash2": other_cashier.email,
             },
         }
         session.commit()
@@ -269,6 +285,33 @@ def db(world: World):
     transaction.rollback()
     connection.close()
     database.sessionmaker.configure(bind=database.engine, join_transaction_mode="conservative_savepoint")
+
+
+def _counter(session: Session, water, gas):
+    """A hall serving both agencies, its cashier's open shift with one cash payment, and a bill to take."""
+    hall = ServiceHall(code="sec-hall", name_zh="安全大厅", name_en="Security Hall", agencies=[water, gas])
+    cashier = factories.CashierFactory(email="cashier@sec-hall.example.cn")
+    session.add(hall)
+    session.flush()  # the binding names the hall's id
+    session.add(HallCashier(user_id=cashier.id, hall_id=hall.id))
+    shift = counter.open_shift(session, cashier)
+    for bill_no in ("SEC-W-7", "SEC-W-8"):
+        factories.BillFactory(
+            agency=water, account_reference=HOUSEHOLD, bill_no=bill_no, amount_fen=1_500, payer_name="张小三"
+        )
+    query = (("account_reference", HOUSEHOLD),)
+    paid_bill = checkout.Selection(water.code, query, "SEC-W-7").token()
+    payment = counter.collect(
+        session,
+        wallet_service(session),
+        cashier,
+        paid_bill,
+        1_500,
+        counter.Takings(Tender.CASH, 2_000),
+        "security-world-counter",
+        "en",
+    )
+    return cashier, payment, shift, checkout.Selection(water.code, query, "SEC-W-8").token()
 
 
 def _first_notice(session: Session, user_id: int) -> int:

@@ -2,8 +2,10 @@
 
 Roles: anon (not logged in), res (the resident who owns the objects), res2 (another resident), clerk
 (a clerk of the agency the objects belong to), clerk2 (a clerk of another agency), fin (finance),
-admin. Groups: residents = res res2; clerks = clerk clerk2; staff = clerks fin admin; users = everyone
-but anon; all; rest = the roles not named before it. A status is a number, `login` (302 to
+admin, cash (a counter cashier of a hall serving the objects' agency, with the counter payment and the
+open shift), cash2 (a cashier of a hall serving another agency only). Groups: residents = res res2;
+clerks = clerk clerk2; cashiers = cash cash2; staff = clerks fin admin; users = everyone but anon;
+all; rest = the roles not named before it. A status is a number, `login` (302 to
 /account/login) or `302` (any other redirect). Paths take the world's ids: {payment}, {batch}, ...
 
 A route missing here fails test_every_route_has_an_expectation: a new route cannot escape the matrix.
@@ -13,10 +15,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-ROLES = ("anon", "res", "res2", "clerk", "clerk2", "fin", "admin")
+ROLES = ("anon", "res", "res2", "clerk", "clerk2", "fin", "admin", "cash", "cash2")
 GROUPS = {
     "residents": ("res", "res2"),
     "clerks": ("clerk", "clerk2"),
+    "cashiers": ("cash", "cash2"),
     "staff": ("clerk", "clerk2", "fin", "admin"),
     "users": ROLES[1:],
     "all": ROLES,
@@ -44,11 +47,14 @@ class Route:
 
 
 PAGE = "anon:login users:200"
-RESIDENT_ONLY = "anon:login residents:200 staff:403"
+RESIDENT_ONLY = "anon:login residents:200 staff,cashiers:403"
 FINANCE_STAFF = "anon:login fin,admin:200 rest:403"
 ADMIN_ONLY = "anon:login admin:200 rest:403"
 ADMIN_ACTION = "anon:login admin:302 rest:403"
-AGENCY_PAGE = "anon:login clerk,fin,admin:200 clerk2:404 residents:403"
+AGENCY_PAGE = "anon:login clerk,fin,admin:200 clerk2:404 residents,cashiers:403"
+COUNTER = "anon:login cashiers:200 rest:403"
+COUNTER_OF_AGENCY = "anon:login cash:200 cash2:403 rest:403"  # cash2's hall does not serve the agency
+COUNTER_OBJECT = "anon:login cash:200 cash2:404 rest:403"  # another hall's payment or shift is not there
 API = "all:401"  # the wallet's JSON API answers unsigned calls 401, cookie or not
 
 ROUTES: dict[tuple[str, str], Route] = {
@@ -78,8 +84,12 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("accounts.login", "POST"): Route("/account/login", "anon:200 users:302"),
     ("accounts.logout", "POST"): Route("/account/logout", "all:302"),
     ("accounts.profile", "GET"): Route("/account/", PAGE),
-    ("accounts.verify_identity", "GET"): Route("/account/identity", "anon:login residents:200 staff:302"),
-    ("accounts.verify_identity", "POST"): Route("/account/identity", "anon:login residents:200 staff:302"),
+    ("accounts.verify_identity", "GET"): Route(
+        "/account/identity", "anon:login residents:200 staff,cashiers:302"
+    ),
+    ("accounts.verify_identity", "POST"): Route(
+        "/account/identity", "anon:login residents:200 staff,cashiers:302"
+    ),
     ("accounts.change_password", "GET"): Route("/account/password", PAGE),
     ("accounts.change_password", "POST"): Route("/account/password", PAGE),
     # two-factor: only someone between the two login steps may give a code; others are sent on
@@ -89,15 +99,19 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("two_factor.recovery", "POST"): Route("/account/two-factor/recovery", "anon:login users:302"),
     ("two_factor.setup", "GET"): Route("/account/two-factor/setup", "anon:login users:302"),
     ("two_factor.setup", "POST"): Route("/account/two-factor/setup", "anon:login users:302"),
-    ("two_factor.enable", "GET"): Route("/account/two-factor/enable", "anon:login residents:200 staff:302"),
-    ("two_factor.enable", "POST"): Route("/account/two-factor/enable", "anon:login residents:200 staff:302"),
+    ("two_factor.enable", "GET"): Route(
+        "/account/two-factor/enable", "anon:login residents:200 staff,cashiers:302"
+    ),
+    ("two_factor.enable", "POST"): Route(
+        "/account/two-factor/enable", "anon:login residents:200 staff,cashiers:302"
+    ),
     ("two_factor.disable", "GET"): Route("/account/two-factor/disable", "anon:login users:302"),
     ("two_factor.disable", "POST"): Route("/account/two-factor/disable", "anon:login users:302"),
     ("two_factor.new_recovery_codes", "GET"): Route(
-        "/account/two-factor/recovery-codes", "anon:login residents:302 staff:200"
+        "/account/two-factor/recovery-codes", "anon:login residents:302 staff,cashiers:200"
     ),
     ("two_factor.new_recovery_codes", "POST"): Route(
-        "/account/two-factor/recovery-codes", "anon:login residents:302 staff:200"
+        "/account/two-factor/recovery-codes", "anon:login residents:302 staff,cashiers:200"
     ),
     # admin: staff accounts
     ("admin.staff", "GET"): Route("/admin/staff", ADMIN_ONLY),
@@ -113,7 +127,9 @@ ROUTES: dict[tuple[str, str], Route] = {
         "/admin/staff/{staff}/two-factor/reset", ADMIN_ACTION, {"confirmed": "yes"}
     ),
     # agencies and their bill batches: a clerk of another agency is told they do not exist
-    ("agencies.index", "GET"): Route("/agencies/", "anon:login clerks:302 fin,admin:200 residents:403"),
+    ("agencies.index", "GET"): Route(
+        "/agencies/", "anon:login clerks:302 fin,admin:200 residents,cashiers:403"
+    ),
     ("agencies.overview", "GET"): Route("/agencies/{agency}/", AGENCY_PAGE),
     ("agencies.protocol_document", "GET"): Route("/agencies/protocol/openapi.json", "all:200"),
     ("batches.index", "GET"): Route("/agencies/{agency}/batches/", AGENCY_PAGE),
@@ -133,33 +149,41 @@ ROUTES: dict[tuple[str, str], Route] = {
     # residents' bills, payments and wallet: another resident's objects do not exist for them
     ("bills.save", "POST"): Route(
         "/bills/{agency}/save",
-        "anon:login residents:302 staff:403",
+        "anon:login residents:302 staff,cashiers:403",
         {"account_reference": "3100200300", "nickname": "Home"},
     ),
     ("bills.mine", "GET"): Route("/bills/mine", RESIDENT_ONLY),
     ("bills.delete", "POST"): Route(
-        "/bills/mine/{account}/delete", "anon:login res:302 res2:404 staff:403", {"confirmed": "yes"}
+        "/bills/mine/{account}/delete", "anon:login res:302 res2:404 staff,cashiers:403", {"confirmed": "yes"}
     ),
-    ("autopay.edit", "GET"): Route("/bills/mine/{account}/autopay", "anon:login res:200 res2:404 staff:403"),
+    ("autopay.edit", "GET"): Route(
+        "/bills/mine/{account}/autopay", "anon:login res:200 res2:404 staff,cashiers:403"
+    ),
     ("autopay.edit", "POST"): Route(
         "/bills/mine/{account}/autopay",
-        "anon:login res:302 res2:404 staff:403",
+        "anon:login res:302 res2:404 staff,cashiers:403",
         {"enabled": "y", "monthly_cap": "100"},
     ),
     ("notify.inbox", "GET"): Route("/notices/", RESIDENT_ONLY),
     ("notify.preferences", "GET"): Route("/notices/preferences", RESIDENT_ONLY),
     ("notify.preferences", "POST"): Route(
-        "/notices/preferences", "anon:login residents:302 staff:403", {"reminders": "y", "sms": "y"}
+        "/notices/preferences", "anon:login residents:302 staff,cashiers:403", {"reminders": "y", "sms": "y"}
     ),
-    ("notify.mark_all_read", "POST"): Route("/notices/read-all", "anon:login residents:302 staff:403"),
-    ("notify.mark_read", "POST"): Route("/notices/{notice}/read", "anon:login res:302 res2:404 staff:403"),
+    ("notify.mark_all_read", "POST"): Route(
+        "/notices/read-all", "anon:login residents:302 staff,cashiers:403"
+    ),
+    ("notify.mark_read", "POST"): Route(
+        "/notices/{notice}/read", "anon:login res:302 res2:404 staff,cashiers:403"
+    ),
     ("payments.history", "GET"): Route("/payments/", RESIDENT_ONLY),
-    ("payments.detail", "GET"): Route("/payments/{payment}", "anon:login res:200 res2:404 staff:403"),
-    ("receipt_files.receipt_pdf", "GET"): Route(
-        "/payments/{payment}/receipts/{receipt}.pdf", "anon:login res:200 res2:404 staff:403"
+    ("payments.detail", "GET"): Route(
+        "/payments/{payment}", "anon:login res:200 res2:404 staff,cashiers:403"
     ),
-    ("payments.review", "POST"): Route("/payments/review", "anon:login residents:302 staff:403"),
-    ("payments.confirm", "POST"): Route("/payments/confirm", "anon:login residents:302 staff:403"),
+    ("receipt_files.receipt_pdf", "GET"): Route(
+        "/payments/{payment}/receipts/{receipt}.pdf", "anon:login res:200 res2:404 staff,cashiers:403"
+    ),
+    ("payments.review", "POST"): Route("/payments/review", "anon:login residents:302 staff,cashiers:403"),
+    ("payments.confirm", "POST"): Route("/payments/confirm", "anon:login residents:302 staff,cashiers:403"),
     ("wallet.home", "GET"): Route("/wallet/", RESIDENT_ONLY),
     ("wallet.link_card", "GET"): Route("/wallet/cards/new", RESIDENT_ONLY),
     ("wallet.link_card", "POST"): Route("/wallet/cards/new", RESIDENT_ONLY),
@@ -179,10 +203,14 @@ ROUTES: dict[tuple[str, str], Route] = {
         "/operations/payments/{payment}/items/{item}/refund", "anon:login fin:422 rest:403"
     ),
     # finance reports: clerks see their own agency's collections only
-    ("reports.index", "GET"): Route("/reports/", "anon:login fin,admin:200 clerks:302 residents:403"),
-    ("reports.collections", "GET"): Route("/reports/collections", "anon:login staff:200 residents:403"),
+    ("reports.index", "GET"): Route(
+        "/reports/", "anon:login fin,admin:200 clerks:302 residents,cashiers:403"
+    ),
+    ("reports.collections", "GET"): Route(
+        "/reports/collections", "anon:login staff:200 residents,cashiers:403"
+    ),
     ("reports.export_collections", "GET"): Route(
-        "/reports/collections.csv", "anon:login staff:200 residents:403"
+        "/reports/collections.csv", "anon:login staff:200 residents,cashiers:403"
     ),
     ("reports.reconciliation", "GET"): Route("/reports/reconciliation", FINANCE_STAFF),
     ("reports.settlements", "GET"): Route("/reports/settlements", FINANCE_STAFF),
@@ -204,23 +232,29 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("risk.approve_unfreeze", "POST"): Route("/admin/risk/unfreeze/{unfreeze}/approve", ADMIN_ACTION),
     # disputes: the resident's own (the world's dispute is open on the payment's one bill)
     ("disputes.index", "GET"): Route("/disputes/", RESIDENT_ONLY),
-    ("disputes.new", "GET"): Route("/disputes/new/{payment}", "anon:login res:200 res2:404 staff:403"),
+    ("disputes.new", "GET"): Route(
+        "/disputes/new/{payment}", "anon:login res:200 res2:404 staff,cashiers:403"
+    ),
     ("disputes.new", "POST"): Route(  # 400: that bill has a dispute open already
         "/disputes/new/{payment}",
-        "anon:login res:400 res2:404 staff:403",
+        "anon:login res:400 res2:404 staff,cashiers:403",
         {"bill": "{item}", "kind": "other", "description": "Charged more than the bill said."},
     ),
-    ("disputes.detail", "GET"): Route("/disputes/{dispute}", "anon:login res:200 res2:404 staff:403"),
+    ("disputes.detail", "GET"): Route(
+        "/disputes/{dispute}", "anon:login res:200 res2:404 staff,cashiers:403"
+    ),
     ("disputes.attachment", "GET"): Route(
-        "/disputes/{dispute}/attachment", "anon:login res:200 res2:404 staff:403"
+        "/disputes/{dispute}/attachment", "anon:login res:200 res2:404 staff,cashiers:403"
     ),
     ("disputes.reopen", "POST"): Route(
         "/disputes/{dispute}/reopen",
-        "anon:login res:302 res2:404 staff:403",
+        "anon:login res:302 res2:404 staff,cashiers:403",
         {"why": "The answer is not right."},
     ),
-    ("disputes.close", "POST"): Route("/disputes/{dispute}/close", "anon:login res:302 res2:404 staff:403"),
-    ("dispute_desk.queue", "GET"): Route("/staff/disputes/", "anon:login staff:200 residents:403"),
+    ("disputes.close", "POST"): Route(
+        "/disputes/{dispute}/close", "anon:login res:302 res2:404 staff,cashiers:403"
+    ),
+    ("dispute_desk.queue", "GET"): Route("/staff/disputes/", "anon:login staff:200 residents,cashiers:403"),
     ("dispute_desk.case", "GET"): Route("/staff/disputes/{dispute}", AGENCY_PAGE),
     ("dispute_desk.attachment", "GET"): Route("/staff/disputes/{dispute}/attachment", AGENCY_PAGE),
     ("dispute_desk.send", "POST"): Route(
@@ -243,6 +277,29 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("dispute_desk.remove_day", "POST"): Route("/staff/disputes/calendar/2027-10-01/remove", ADMIN_ACTION),
     ("reports.disputes_csv", "GET"): Route("/reports/disputes.csv", FINANCE_STAFF),
     # paying without an account: the button on the lookup page, the wallet, the code, the receipt
+    # the counter: a cashier's own shift and their hall's payments; halls are the admins'
+    ("counter.index", "GET"): Route("/counter/", COUNTER),
+    ("counter.open_shift", "POST"): Route("/counter/shift", "anon:login cashiers:302 rest:403"),
+    ("counter.lookup", "GET"): Route("/counter/bills/{agency}", COUNTER_OF_AGENCY),
+    ("counter.lookup", "POST"): Route(
+        "/counter/bills/{agency}", COUNTER_OF_AGENCY, {"account_reference": "3100200300"}
+    ),
+    ("counter.take", "POST"): Route("/counter/take", COUNTER_OF_AGENCY, {"bill": "{counter_bill}"}),
+    ("counter.payment", "GET"): Route("/counter/payments/{counter_payment}", COUNTER_OBJECT),
+    ("counter.receipt", "GET"): Route(
+        "/counter/payments/{counter_payment}/receipts/{counter_receipt}.pdf", COUNTER_OBJECT
+    ),
+    ("counter.shift", "GET"): Route("/counter/shifts/{shift}", COUNTER_OBJECT),
+    ("counter.close", "GET"): Route("/counter/shifts/{shift}/close", COUNTER_OBJECT),
+    ("counter.close", "POST"): Route(  # 200: the difference shown, asking to confirm
+        "/counter/shifts/{shift}/close", COUNTER_OBJECT, {"counted": "15.00"}
+    ),
+    ("counter.halls", "GET"): Route("/counter/halls", ADMIN_ONLY),
+    ("counter.halls", "POST"): Route(
+        "/counter/halls",
+        ADMIN_ACTION,
+        {"code": "sec-north", "name_zh": "北区大厅", "name_en": "North Hall", "agencies": "{agency}"},
+    ),
     ("guest.start", "POST"): Route("/pay/start", "all:200", {"bill": "{guest_bill}"}),
     ("guest.wallet", "POST"): Route(
         "/pay/wallet", "all:302", {"bill": "{guest_bill}", "wallet": "13911110002"}

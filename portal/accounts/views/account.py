@@ -36,6 +36,8 @@ def home_for(user) -> str:
         return url_for("admin.staff")
     if user.role is Role.FINANCE:
         return url_for("agencies.index")
+    if user.role is Role.CASHIER:
+        return url_for("counter.index")
     return url_for("accounts.profile")
 
 

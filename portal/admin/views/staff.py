@@ -13,6 +13,7 @@ from portal.accounts.forms import StaffForm, StaffRoleForm
 from portal.accounts.models import User
 from portal.agencies import services as agency_services
 from portal.authz import Role, role_required
+from portal.counter import halls
 from portal.db import get_session
 from portal.errors import PortalError
 from portal.forms import ConfirmForm, attach_error, confirmation_page, confirmed
@@ -38,6 +39,7 @@ def new_staff():
     db = get_session()
     form = StaffForm()
     form.agency.choices = _agency_choices(db)
+    form.hall.choices = _hall_choices(db)
     if form.validate_on_submit():
         request = account_services.StaffRequest(
             email=form.email.data,
@@ -48,7 +50,7 @@ def new_staff():
             created_by=f"user:{current_user.id}",
         )
         try:
-            user = account_services.create_staff(db, request)
+            user = halls.create_staff(db, request, form.hall.data or None)
         except PortalError as error:
             attach_error(form, error)
         else:
@@ -61,6 +63,12 @@ def _agency_choices(db) -> list[SelectChoice]:
     return [SelectChoice("", _("No agency"))] + [
         SelectChoice(agency.code, agency.name_for(current_locale()))
         for agency in agency_services.all_agencies(db)
+    ]
+
+
+def _hall_choices(db) -> list[SelectChoice]:
+    return [SelectChoice("", _("No service hall"))] + [
+        SelectChoice(hall.code, hall.name_for(current_locale())) for hall in halls.all_halls(db)
     ]
 
 
@@ -77,15 +85,20 @@ def edit_staff(user_id: int):
     """Role and agency; the page also offers disabling, unlocking and a two-factor reset."""
     db = get_session()
     user = _staff_or_404(db, user_id)
-    form = StaffRoleForm(data={"role": user.role.value, "agency": user.agency.code if user.agency else ""})
+    hall = halls.hall_code_of(db, user)
+    agency = user.agency.code if user.agency else ""
+    form = StaffRoleForm(data={"role": user.role.value, "agency": agency, "hall": hall})
     form.agency.choices = _agency_choices(db)
+    form.hall.choices = _hall_choices(db)
     if form.validate_on_submit():
         try:
-            account_services.change_staff_role(db, current_user, user, Role(form.role.data), form.agency.data)
+            halls.change_staff(
+                db, current_user, user, Role(form.role.data), form.agency.data, form.hall.data or None
+            )
         except PortalError as error:
             attach_error(form, error)
         else:
-            flash(_("Role and agency of %(email)s saved.", email=user.email), "success")
+            flash(_("Role, agency and hall of %(email)s saved.", email=user.email), "success")
             return redirect(url_for("admin.edit_staff", user_id=user.id))
     return render_template(
         "admin/edit_staff.html",

@@ -32,6 +32,7 @@ def _template_helpers(state) -> None:
         payment_state_label=lambda value: str(labels.PAYMENT_STATE_LABELS[value]),
         payment_state_help=lambda value: str(labels.PAYMENT_STATE_HELP[value]),
         item_state_label=lambda value: str(labels.ITEM_STATE_LABELS[value]),
+        channel_label=lambda value: str(labels.CHANNEL_LABELS[value]),
         mask_name=mask_name,
     )
 
