@@ -50,7 +50,7 @@ def agency_field() -> SelectField:
     """Choices are the agencies, filled in by the view."""
     return SelectField(
         _l("Agency"),
-        description=_l("Required for clerks; leave empty for finance and administrators."),
+        description=_l("Required for clerks; leave empty for every other role."),
         choices=[],
         validate_choice=False,
     )

@@ -25,6 +25,7 @@ from portal.payments import checkout
 from portal.payments import services as payments
 from portal.payments.models import Payment, PaymentChannel
 from portal.wallet.counter import hall_bank_owner, till_owner
+from portal.wallet.errors import WalletError
 
 
 class NotThisHall(PortalError):
@@ -133,6 +134,14 @@ def collect(
     savepoint = session.begin_nested()  # a refused card leaves nothing of the payment behind
     try:
         payment = payments.pay_at_counter(session, cashier, quote, [amount], key=key, take=take)
+    except WalletError as error:
+        savepoint.rollback()
+        if error.code == "card_declined":  # the wallet's words speak to a card's owner; here, to a cashier
+            raise ValidationFailed(
+                _("The bank declined this card. Ask the payer for another card, or take cash."),
+                field="card_number",
+            ) from error
+        raise
     except PortalError:
         savepoint.rollback()
         raise

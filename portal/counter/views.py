@@ -104,7 +104,7 @@ def lookup(code: str):
 @cashier_only
 def take():
     """From the lookup's button (the bill only) or the filled-in form: take the bill."""
-    if "tender" not in request.form:
+    if "key" not in request.form:  # the lookup's button carries the bill only
         start = BillForm()
         if not start.validate_on_submit():
             abort(400)
@@ -247,7 +247,9 @@ def _difference_page(shift, counted: int, typed: str):
             shift=shift.reference,
             counted=format_fen(counted),
         ),
-        consequence + " " + _("A closed shift takes no more payments."),
+        consequence
+        + ("" if current_locale().startswith("zh") else " ")
+        + _("A closed shift takes no more payments."),
         _("Yes, close the shift"),
         url_for("counter.close", reference=shift.reference),
         fields={"counted": typed},

@@ -167,6 +167,8 @@ def test_finance_reads_exports_settles_and_reconciles(page, reports_portal):
     page.get_by_label("To (Beijing date)").fill("2026-03-31")
     page.get_by_role("button", name="Reconcile").click()
     # No worker runs here: the agencies never heard of the three payments.
-    expect(page.get_by_role("table").locator("tbody tr")).to_have_count(3)
-    expect(page.get_by_role("table")).to_contain_text("Missing agency confirmation")
+    found = page.get_by_role("table", name="What does not match")
+    expect(found.locator("tbody tr")).to_have_count(3)
+    expect(found).to_contain_text("Missing agency confirmation")
+    expect(page.get_by_role("table", name="By channel")).to_contain_text("Portal")  # the three, by channel
     assert_accessible(page)
