@@ -92,6 +92,11 @@ def change_staff(
     record(session, f"user:{actor.id}", "cashier.bound", f"user:{user.id}", hall=hall.code)
 
 
+def halls_of_cashiers(session: Session) -> dict[int, ServiceHall]:
+    """Each cashier's hall, by user id (the staff list shows it)."""
+    return {binding.user_id: binding.hall for binding in session.scalars(select(HallCashier))}
+
+
 def hall_code_of(session: Session, user: User) -> str:
     binding = session.get(HallCashier, user.id)
     return binding.hall.code if binding else ""

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
-from wtforms import BooleanField, DateField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from portal.disputes.labels import KIND_LABELS, OUTCOME_LABELS
+from portal.disputes.models import UNPAID_KINDS
 from portal.forms import within_service_years
 from portal.input_guard import PortalForm
 from portal.wallet.forms import AmountField
@@ -32,6 +33,19 @@ class DisputeForm(PortalForm):
         _l("A file that shows it (optional)"),
         description=_l("A photo or scan: PNG, JPEG or PDF, at most 5 MB."),
     )
+
+
+class BillDisputeForm(PortalForm):
+    """A dispute on a bill of a saved account that was not paid here: the bill is the button's."""
+
+    bill = HiddenField(validators=[DataRequired(), Length(max=1000)])
+    kind = RadioField(
+        _l("What is wrong"),
+        choices=[SelectChoice(kind.value, KIND_LABELS[kind]) for kind in UNPAID_KINDS],
+        validators=[DataRequired(_l("Choose what is wrong."))],
+    )
+    description = DisputeForm.description
+    attachment = DisputeForm.attachment
 
 
 class ReopenForm(PortalForm):

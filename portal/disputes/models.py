@@ -1,5 +1,5 @@
-"""Disputes residents raise about a paid bill, their steps and attachment, and the working calendar
-their deadlines are counted in."""
+"""Disputes residents raise about a paid bill or a bill of one of their saved accounts, their steps and
+attachment, and the working calendar their deadlines are counted in."""
 
 from __future__ import annotations
 
@@ -18,6 +18,11 @@ class DisputeKind(enum.StrEnum):
     WRONG_AMOUNT = "wrong_amount"
     REFUND_MISSING = "refund_missing"  # a refund was promised or made but did not arrive
     OTHER = "other"
+
+
+# What can be wrong with a bill that was not paid through the portal (charged twice, or a refund that
+# did not arrive, needs a payment made here).
+UNPAID_KINDS = (DisputeKind.STILL_UNPAID, DisputeKind.WRONG_AMOUNT, DisputeKind.OTHER)
 
 
 class DisputeState(enum.StrEnum):
@@ -41,14 +46,19 @@ class Dispute(Base):
     __table_args__ = (
         Index("ix_disputes_agency_state", "agency_id", "state"),
         CheckConstraint("reopened >= 0", name="reopened_not_negative"),
+        CheckConstraint("payment_item_id IS NOT NULL OR bill_id IS NOT NULL", name="names_a_bill"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(16), unique=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), index=True)
-    payment_item_id: Mapped[int] = mapped_column(ForeignKey("payment_items.id"))
+    # A paid bill: its payment and line. A bill not paid here: none, and the bill as the agency showed it.
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), index=True)
+    payment_item_id: Mapped[int | None] = mapped_column(ForeignKey("payment_items.id"))
     agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
+    bill_id: Mapped[str | None] = mapped_column(String(40))
+    account_reference: Mapped[str | None] = mapped_column(String(40))
+    bill_amount_fen: Mapped[int | None]
     kind: Mapped[DisputeKind] = mapped_column(string_enum(DisputeKind, "dispute_kind"))
     description: Mapped[str] = mapped_column(Text)
     state: Mapped[DisputeState] = mapped_column(string_enum(DisputeState, "dispute_state"))

@@ -1,4 +1,4 @@
-"""A dispute's life: the resident raises it on one bill of a payment, finance sends it to the agency,
+"""A dispute's life: the resident raises it (``opening``), finance sends it to the agency,
 the agency's clerk answers, finance resolves it (a refund through the payments' refund service,
 corrected, or rejected with a reason), the resident accepts or reopens it within the reopen window.
 
@@ -17,23 +17,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.accounts.models import User
+from portal.agencies.models import Agency
 from portal.audit.services import record
 from portal.authz import Role
 from portal.clock import aware, business_day
 from portal.db import Database, utcnow
-from portal.disputes.attachments import CheckedFile
 from portal.disputes.calendar import deadline
 from portal.disputes.models import (
     Dispute,
-    DisputeAttachment,
-    DisputeKind,
     DisputeOutcome,
     DisputeState,
     DisputeStep,
 )
 from portal.errors import NotFound, ValidationFailed
 from portal.notify.services import queue
-from portal.numbering import random_code
 from portal.payments import refunds
 from portal.payments.models import Payment, PaymentItem
 
@@ -52,56 +49,6 @@ MOVES = {  # state -> the states a dispute may move to from it
 STILL_OPEN = (DisputeState.OPEN, DisputeState.WITH_AGENCY, DisputeState.ANSWERED)
 
 
-def open_dispute(
-    session: Session,
-    user: User,
-    payment_reference: str,
-    item_id: int,
-    kind: DisputeKind,
-    description: str,
-    attachment: CheckedFile | None = None,
-) -> Dispute:
-    payment = session.scalar(select(Payment).where(Payment.reference == payment_reference))
-    if payment is None or payment.user_id != user.id:
-        raise NotFound(_("That payment does not exist."))
-    item = session.get(PaymentItem, item_id)
-    if item is None or item.payment_id != payment.id:
-        raise ValidationFailed(_("Choose one of the payment's bills."), field="bill")
-    text = _checked_text(description, DESCRIPTION_LIMITS, "description")
-    session.scalar(select(Payment.id).where(Payment.id == payment.id).with_for_update())  # one at a time
-    if session.scalar(
-        select(Dispute.reference).where(
-            Dispute.payment_item_id == item.id, Dispute.state != DisputeState.CLOSED
-        )
-    ):
-        raise ValidationFailed(_("You already have a dispute on this bill. Follow it from your disputes."))
-    now = utcnow()
-    dispute = Dispute(
-        reference="D" + random_code(11),
-        user_id=user.id,
-        payment_id=payment.id,
-        payment_item_id=item.id,
-        agency_id=item.agency_id,
-        kind=kind,
-        description=text,
-        state=DisputeState.OPEN,
-        due_at=deadline(session, now, DEADLINE_WORKING_DAYS[DisputeState.OPEN]),
-        opened_at=now,
-        state_since=now,
-    )
-    session.add(dispute)
-    if attachment is not None:
-        dispute.attachment = DisputeAttachment(
-            file_name=attachment.file_name,
-            content_type=attachment.content_type,
-            size_bytes=len(attachment.content),
-            sha256=attachment.sha256,
-            content=attachment.content,
-        )
-    _step(session, dispute, DisputeState.OPEN, f"user:{user.id}", None, kind=kind.value)
-    return dispute
-
-
 def send_to_agency(session: Session, staff: User, reference: str, note: str = "") -> Dispute:
     """Finance hands the dispute to the agency's clerks, with what it wants them to look at."""
     dispute = _locked(session, staff, reference)
@@ -116,7 +63,7 @@ def answer(session: Session, clerk: User, reference: str, text: str) -> Dispute:
     dispute = _locked(session, clerk, reference)
     if dispute.state is DisputeState.ANSWERED and dispute.agency_answer == text.strip():
         return dispute  # the same answer sent twice: once
-    dispute.agency_answer = _checked_text(text, (2, NOTE_LIMIT), "text")
+    dispute.agency_answer = checked_text(text, (2, NOTE_LIMIT), "text")
     dispute.answered_at = utcnow()
     _move(session, dispute, DisputeState.ANSWERED, clerk, dispute.agency_answer)
     return dispute
@@ -143,8 +90,13 @@ def resolve(
     if outcome is DisputeOutcome.REJECTED and not why:
         raise ValidationFailed(_("Say why the dispute is rejected."), field="reason")
     if why:
-        _checked_text(why, (1, NOTE_LIMIT), "reason")
+        checked_text(why, (1, NOTE_LIMIT), "reason")
     if outcome is DisputeOutcome.REFUNDED:
+        if dispute.payment_item_id is None:
+            raise ValidationFailed(
+                _("Nothing was paid through the portal for this bill: resolve it as corrected or rejected."),
+                field="outcome",
+            )
         if not refund_fen:
             raise ValidationFailed(_("Enter the amount to refund."), field="amount")
         payment = session.get(Payment, dispute.payment_id)
@@ -172,7 +124,7 @@ def reopen(session: Session, user: User, reference: str, why: str) -> Dispute:
         return dispute
     if dispute.state not in (DisputeState.ANSWERED, DisputeState.RESOLVED) or not can_reopen(dispute):
         raise ValidationFailed(_("This dispute can no longer be reopened. Open a new one if you need to."))
-    note = _checked_text(why, DESCRIPTION_LIMITS, "why")
+    note = checked_text(why, DESCRIPTION_LIMITS, "why")
     _move(session, dispute, DisputeState.OPEN, user, note)
     dispute.reopened += 1
     dispute.outcome = dispute.outcome_reason = None
@@ -220,13 +172,31 @@ def overdue(dispute: Dispute, now: datetime | None = None) -> bool:
 
 @dataclass(frozen=True)
 class DisputedBill:
-    item: PaymentItem
-    refundable_fen: int  # what is left of the bill's money to refund
+    """The bill a dispute is about, whether it was paid here or not."""
+
+    agency: Agency
+    bill_id: str
+    account_reference: str
+    amount_fen: int
+    payment: Payment | None  # None: a bill of a saved account, not paid through the portal
+    refundable_fen: int  # what is left of the bill's money to refund (0 when nothing was paid here)
 
 
 def disputed_bill(session: Session, dispute: Dispute) -> DisputedBill:
+    if dispute.payment_item_id is None:
+        return DisputedBill(
+            session.get(Agency, dispute.agency_id),
+            dispute.bill_id,
+            dispute.account_reference,
+            dispute.bill_amount_fen,
+            None,
+            0,
+        )
     item = session.get(PaymentItem, dispute.payment_item_id)
-    return DisputedBill(item, item.amount_fen - item.refunded_fen)
+    left = item.amount_fen - item.refunded_fen
+    return DisputedBill(
+        item.agency, item.bill_id, item.account_reference, item.amount_fen, item.payment, left
+    )
 
 
 def dispute_for_resident(session: Session, user: User, reference: str) -> Dispute:
@@ -323,16 +293,17 @@ def _move(
     dispute.due_at = deadline(session, now, days) if days else None
     if state is DisputeState.CLOSED:
         dispute.closed_at = now
-    _step(session, dispute, state, f"user:{user.id}" if user else "worker", note, **details)
+    step(session, dispute, state, f"user:{user.id}" if user else "worker", note, **details)
 
 
-def _step(session: Session, dispute: Dispute, state: DisputeState, actor: str, note: str | None, **details):
-    step = DisputeStep(dispute=dispute, state=state, actor=actor, note=note)
-    session.add(step)
+def step(session: Session, dispute: Dispute, state: DisputeState, actor: str, note: str | None, **details):
+    """One step on the timeline, its audit entry and the resident's notice of it."""
+    entry = DisputeStep(dispute=dispute, state=state, actor=actor, note=note)
+    session.add(entry)
     session.flush()  # the step's id keys the resident's notice of it
     record(session, actor, f"dispute.{state.value}", f"dispute:{dispute.reference}", **details)
     params = {"reference": dispute.reference, "state": state.value, "outcome": details.get("outcome")}
-    queue(session, dispute.user_id, "dispute", f"dispute:{dispute.id}:{step.id}", params)
+    queue(session, dispute.user_id, "dispute", f"dispute:{dispute.id}:{entry.id}", params)
 
 
 def _may_see(staff: User, dispute: Dispute) -> bool:
@@ -341,7 +312,7 @@ def _may_see(staff: User, dispute: Dispute) -> bool:
     return staff.role is Role.CLERK and staff.agency_id == dispute.agency_id
 
 
-def _checked_text(text: str, limits: tuple[int, int], field: str) -> str:
+def checked_text(text: str, limits: tuple[int, int], field: str) -> str:
     value = (text or "").strip()
     shortest, longest = limits
     if len(value) < shortest:
@@ -353,4 +324,4 @@ def _checked_text(text: str, limits: tuple[int, int], field: str) -> str:
 
 def _optional(note: str) -> str | None:
     value = (note or "").strip()
-    return _checked_text(value, (1, NOTE_LIMIT), "note") if value else None
+    return checked_text(value, (1, NOTE_LIMIT), "note") if value else None

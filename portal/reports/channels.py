@@ -1,5 +1,6 @@
 """What each channel (the portal's pages, auto-pay, visitors, service hall counters) collected over a
-range of Beijing days: the figure settlement and reconciliation show beside their own."""
+range of Beijing days, and the cash counters found short or over at their cash-ups: figures
+settlement and reconciliation show beside their own."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal.clock import day_bounds
+from portal.counter.models import CounterShift, ShiftState
 from portal.payments.models import Payment, PaymentChannel, PaymentState
 
 
@@ -36,3 +38,17 @@ def by_channel(session: Session, start: date, end: date) -> list[ChannelFigures]
     ).all()
     found = {channel: (count, int(total), int(refunded)) for channel, count, total, refunded in rows}
     return [ChannelFigures(channel, *found[channel]) for channel in PaymentChannel if channel in found]
+
+
+def cash_differences(session: Session, start: date, end: date) -> list[CounterShift]:
+    """Shifts closed on those days whose counted cash was not what their payments took."""
+    since, until = day_bounds(start)[0], day_bounds(end)[1]
+    return list(
+        session.scalars(
+            select(CounterShift)
+            .where(CounterShift.state == ShiftState.CLOSED)
+            .where(CounterShift.closed_at >= since, CounterShift.closed_at < until)
+            .where(CounterShift.counted_cash_fen != CounterShift.expected_cash_fen)
+            .order_by(CounterShift.closed_at)
+        )
+    )

@@ -235,6 +235,13 @@ def test_cash_up_with_a_shortfall_records_the_difference(app, client, db, cashie
     assert balance(db, AccountKind.COUNTER_DIFFERENCE, DIFFERENCES_OWNER) == 4_000 - W1  # ¥8.20 short
     page = client.get(f"/counter/shifts/{shift.reference}").get_data(as_text=True)
     assert "¥8.20 short" in page
+    finance = app.test_client()
+    finance.get("/language/en")
+    login(finance, FinanceFactory().email)
+    day = business_day(aware(shift.closed_at)).isoformat()
+    report = finance.get(f"/reports/reconciliation?date_from={day}&date_to={day}").get_data(as_text=True)
+    assert "Cash differences at counter cash-ups" in report and shift.reference in report
+    assert "¥8.20 short" in report
     assert ledger_violations(db) == []
 
 

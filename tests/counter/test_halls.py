@@ -3,6 +3,8 @@ exactly one hall, and nobody else has any."""
 
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 
 from portal.accounts.models import User
@@ -69,6 +71,8 @@ def test_a_cashier_is_created_with_a_hall_and_loses_it_with_the_role(client, db)
     not_a_cashier = {**form, "email": "fin.new@city.example.cn", "role": "finance", "hall": "east-h"}
     assert "Only counter cashiers" in submit(client, "/admin/staff/new", not_a_cashier).get_data(as_text=True)
 
+    listed = client.get("/admin/staff").get_data(as_text=True)
+    assert re.search(r"cashier\.new@hall\.example\.cn</td>.*?<td[^>]*>East</td>", listed, re.S)
     path = f"/admin/staff/{cashier.id}"
     moved = submit(
         client, path, {"role": "finance", "agency": "", "hall": "east-h"}

@@ -26,7 +26,7 @@ from portal.counter import services as counter
 from portal.counter.models import HallCashier, ServiceHall, Tender
 from portal.db import get_session, utcnow
 from portal.disputes import attachments
-from portal.disputes import services as disputes
+from portal.disputes import opening as dispute_opening
 from portal.disputes.models import DisputeKind
 from portal.main.models import WorkerHeartbeat
 from portal.outbox import OutboxMessage, OutboxState
@@ -185,7 +185,7 @@ def _build(app: Flask) -> dict[str, object]:
             payer_name="张小三",
         )
         guest_bill = checkout.Selection(water.code, (("account_reference", HOUSEHOLD),), "SEC-W-9").token()
-        dispute = disputes.open_dispute(
+        dispute = dispute_opening.open_dispute(
             session,
             resident,
             payment.reference,
@@ -226,6 +226,7 @@ def _build(app: Flask) -> dict[str, object]:
             "shift": shift.reference,
             "counter_bill": counter_bill,
             "guest_bill": guest_bill,
+            "saved_bill": guest_bill,  # SEC-W-9, a bill of the resident's saved water account
             "unfreeze": unfreeze.id,
             "message": dead.id,
             "staff": spare.id,

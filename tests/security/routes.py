@@ -240,6 +240,10 @@ ROUTES: dict[tuple[str, str], Route] = {
         "anon:login res:400 res2:404 staff,cashiers:403",
         {"bill": "{item}", "kind": "other", "description": "Charged more than the bill said."},
     ),
+    # a saved account's bill: the world's resident saved the household; res2 has no such account
+    ("disputes.new_for_bill", "POST"): Route(
+        "/disputes/bill", "anon:login res:200 res2:404 staff,cashiers:403", {"bill": "{saved_bill}"}
+    ),
     ("disputes.detail", "GET"): Route(
         "/disputes/{dispute}", "anon:login res:200 res2:404 staff,cashiers:403"
     ),

@@ -28,6 +28,7 @@ def staff():
     return render_template(
         "admin/staff.html",
         staff=account_services.list_staff(get_session()),
+        halls=halls.halls_of_cashiers(get_session()),
         toggle_form=ConfirmForm(),
         is_locked=account_services.is_locked,
     )

@@ -1,20 +1,22 @@
-"""The resident's disputes: raise one on a bill of a payment, follow it, reopen or accept it."""
+"""The resident's disputes: raise one on a bill of a payment or of a saved account, follow it, reopen or
+accept it."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal.authz import Role, per_user_key, role_required
 from portal.db import get_session
-from portal.disputes import attachments, labels, services
-from portal.disputes.forms import DisputeForm, ReopenForm
+from portal.disputes import attachments, labels, opening, services
+from portal.disputes.forms import BillDisputeForm, DisputeForm, ReopenForm
 from portal.disputes.models import DisputeKind
 from portal.errors import NotFound, PortalError
 from portal.extensions import configured_limit, limiter
 from portal.forms import ConfirmForm, attach_error
 from portal.i18n import current_locale
+from portal.identity import mask_name
 from portal.payments.services import payment_of
 from portal.web import not_found
 
@@ -57,7 +59,7 @@ def new(reference: str):
             checked = (
                 attachments.check(upload.filename, upload.read()) if upload and upload.filename else None
             )
-            dispute = services.open_dispute(
+            dispute = opening.open_dispute(
                 db,
                 current_user,
                 payment.reference,
@@ -79,6 +81,54 @@ def new(reference: str):
             return redirect(url_for("disputes.detail", reference=dispute.reference))
     status = 400 if form.errors else 200
     return render_template("disputes/new.html", form=form, payment=payment), status
+
+
+@bp.post("/bill")
+@role_required(Role.RESIDENT)
+@limiter.limit(configured_limit("RATELIMIT_PAYMENT"), key_func=per_user_key)
+def new_for_bill():
+    """From the saved accounts page's button (the bill only), or the filled-in form: a dispute on a
+    bill not paid here."""
+    filled = "description" in request.form  # the button sends the bill only
+    if not filled and not ConfirmForm().validate_on_submit():
+        abort(400)
+    db = get_session()
+    form = BillDisputeForm() if filled else BillDisputeForm(formdata=None, bill=request.form.get("bill"))
+    try:
+        line = opening.bill_of_saved_account(db, current_user, form.bill.data or "", current_locale())
+    except NotFound:
+        not_found("saved bill", "?")
+    except PortalError as error:
+        flash(error.message, "error")
+        return redirect(url_for("bills.mine"))
+    if filled and form.validate_on_submit():
+        try:
+            upload = form.attachment.data
+            checked = (
+                attachments.check(upload.filename, upload.read()) if upload and upload.filename else None
+            )
+            dispute = opening.open_bill_dispute(
+                db,
+                current_user,
+                form.bill.data,
+                DisputeKind(form.kind.data),
+                form.description.data,
+                checked,
+                current_locale(),
+            )
+        except PortalError as error:
+            attach_error(form, error)
+        else:
+            flash(
+                _(
+                    "Dispute %(reference)s is open. We will tell you of every step.",
+                    reference=dispute.reference,
+                ),
+                "success",
+            )
+            return redirect(url_for("disputes.detail", reference=dispute.reference))
+    status = 400 if form.errors else 200
+    return render_template("disputes/new_for_bill.html", form=form, line=line, mask_name=mask_name), status
 
 
 @bp.get("/<reference>")
