@@ -16,7 +16,7 @@ from portal.accounts.models import User
 from portal.agencies.models import Agency
 from portal.audit.services import record
 from portal.authz import Role
-from portal.counter.models import HallCashier, ServiceHall
+from portal.counter.models import CounterShift, HallCashier, ServiceHall, ShiftState
 from portal.errors import ValidationFailed
 
 CODE = re.compile(r"^[a-z][a-z0-9-]{1,31}$")
@@ -74,10 +74,22 @@ def create_staff(session: Session, request: accounts.StaffRequest, hall_code: st
 def change_staff(
     session: Session, actor: User, user: User, role: Role, agency_code: str | None, hall_code: str | None
 ) -> None:
-    """Role, agency and hall change together: a cashier always has one hall, no one else has any."""
+    """Role, agency and hall change together: a cashier always has one hall, no one else has any.
+    Not while the cashier has a shift open: its till's cash belongs to the hall it was opened at."""
     hall = hall_by_code(session, hall_code) if role is Role.CASHIER else None
-    accounts.change_staff_role(session, actor, user, role, agency_code)
     binding = session.get(HallCashier, user.id)
+    moved = binding is not None and (hall is None or binding.hall_id != hall.id)
+    shift = _open_shift_of(session, user) if moved else None
+    if shift is not None:
+        raise ValidationFailed(
+            _(
+                "%(email)s has shift %(shift)s open: it must be closed (cashed up) first.",
+                email=user.email,
+                shift=shift,
+            ),
+            field="role",
+        )
+    accounts.change_staff_role(session, actor, user, role, agency_code)
     if hall is None:
         if binding is not None:
             session.delete(binding)
@@ -90,6 +102,14 @@ def change_staff(
     else:
         binding.hall_id = hall.id
     record(session, f"user:{actor.id}", "cashier.bound", f"user:{user.id}", hall=hall.code)
+
+
+def _open_shift_of(session: Session, user: User) -> str | None:
+    return session.scalar(
+        select(CounterShift.reference).where(
+            CounterShift.cashier_id == user.id, CounterShift.state == ShiftState.OPEN
+        )
+    )
 
 
 def halls_of_cashiers(session: Session) -> dict[int, ServiceHall]:

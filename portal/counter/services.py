@@ -6,6 +6,7 @@ so a payment never lands in a till being closed, and a cash-up sent twice closes
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from flask import current_app
@@ -114,7 +115,8 @@ def collect(
     if selection is None:
         raise ValidationFailed(_("This bill can no longer be chosen. Look it up again."))
     require_served(shift.hall, selection.agency_code, locale)
-    key = f"counter:{shift.reference}:{form_key}"
+    # The form's key as sent may be long; its digest keeps the payment's key within its 64 characters.
+    key = f"counter:{shift.reference}:{hashlib.sha256(form_key.encode()).hexdigest()[:24]}"
     replayed = session.scalar(
         select(Payment).where(Payment.user_id.is_(None), Payment.idempotency_key == key)
     )
@@ -160,6 +162,9 @@ def collect(
     return payment
 
 
+LARGEST_NOTE_FEN = 10_000  # ¥100, the largest banknote: the change is always less than one
+
+
 def _change(takings: Takings, amount: int) -> int:
     if takings.tender is Tender.CARD:
         return 0
@@ -174,6 +179,16 @@ def _change(takings: Takings, amount: int) -> int:
         raise ValidationFailed(
             _(
                 "The cash handed over (%(tendered)s) is less than the amount due (%(amount)s).",
+                tendered=format_fen(tendered),
+                amount=format_fen(amount),
+            ),
+            field="tendered",
+        )
+    if tendered - amount >= LARGEST_NOTE_FEN:  # a ¥100 note more than needed: a typing slip
+        raise ValidationFailed(
+            _(
+                "The cash handed over (%(tendered)s) is more than the amount due (%(amount)s) and a "
+                "¥100 note: check the figure typed.",
                 tendered=format_fen(tendered),
                 amount=format_fen(amount),
             ),

@@ -29,6 +29,8 @@ def payment_confirmed(session: Session, event: events.PaymentConfirmed) -> None:
 
 def payment_refunded(session: Session, event: events.PaymentRefunded) -> None:
     payment = session.get(Payment, event.payment_id)
+    if payment.user_id is None:  # paid at a counter: no resident to tell; the hall pays the payer back
+        return
     params = {"reference": payment.reference, "amount_fen": event.wallet_fen}  # what went back to the wallet
     services.queue(session, payment.user_id, "refunded", event.notice_key, params)
 

@@ -15,10 +15,19 @@ from portal.audit.services import record
 from portal.db import Database, utcnow
 from portal.outbox import OutboxMessage, OutboxState
 from portal.payments import refunds
-from portal.payments.models import CONFIRM_TOPIC, ItemState, Payment, PaymentItem, PaymentState, Refund
+from portal.payments.models import (
+    CONFIRM_TOPIC,
+    ItemState,
+    Payment,
+    PaymentChannel,
+    PaymentItem,
+    PaymentState,
+    Refund,
+)
 from portal.payments.refunds import REFUND_TOPIC
 from portal.payments.states import advance_item, settle_payment_state
 from portal.wallet.factory import wallet_service
+from portal.wallet.owners import agency_owner
 
 
 class AgencyNotAvailable(RuntimeError):
@@ -81,6 +90,9 @@ def _refund_rejected(session: Session, payment: Payment, item: PaymentItem, agen
     if left <= 0:
         return
     wallet = wallet_service(session, client="worker")
+    if payment.channel is PaymentChannel.COUNTER:
+        _owe_back_at_counter(session, wallet, payment, item, agency_code, left)
+        return
     transfer, share = refunds.return_money(
         session, wallet, payment, item, agency_code, left, f"rejected:{item.id}"
     )
@@ -88,6 +100,29 @@ def _refund_rejected(session: Session, payment: Payment, item: PaymentItem, agen
     payment.refunded_fen += left
     event = events.PaymentRefunded(payment.id, left, left - share, transfer, f"rejected:{item.id}")
     events.publish(session, event)  # the refund receipt and the resident's notice
+
+
+def _owe_back_at_counter(
+    session: Session, wallet, payment: Payment, item: PaymentItem, agency: str, left: int
+):
+    """No wallet paid a counter payment: the money waits in the counter refunds due account until the
+    hall pays the payer back in person; finance sees it on the reconciliation page."""
+    wallet.owe_back(
+        payment.transfer_reference,
+        left,
+        idempotency_key=f"refund:rejected:{item.id}",
+        agency=agency_owner(agency),
+    )
+    item.refunded_fen += left
+    payment.refunded_fen += left
+    record(
+        session,
+        "worker",
+        "payment.counter_refund_due",
+        f"payment:{payment.reference}",
+        bill=item.bill_id,
+        amount_fen=left,
+    )
 
 
 class ConfirmationFirst(RuntimeError):

@@ -1,6 +1,6 @@
 """What each channel (the portal's pages, auto-pay, visitors, service hall counters) collected over a
-range of Beijing days, and the cash counters found short or over at their cash-ups: figures
-settlement and reconciliation show beside their own."""
+range of Beijing days, the cash counters found short or over at their cash-ups, and the counter
+payments agencies refused, whose money the halls owe back: figures reconciliation shows beside its own."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal.clock import day_bounds
-from portal.counter.models import CounterShift, ShiftState
-from portal.payments.models import Payment, PaymentChannel, PaymentState
+from portal.counter.models import CounterPayment, CounterShift, ShiftState
+from portal.payments.models import ItemState, Payment, PaymentChannel, PaymentItem, PaymentState
 
 
 @dataclass(frozen=True)
@@ -52,3 +52,28 @@ def cash_differences(session: Session, start: date, end: date) -> list[CounterSh
             .order_by(CounterShift.closed_at)
         )
     )
+
+
+@dataclass(frozen=True)
+class OwedBack:
+    """A bill paid at a counter that its agency refused: the money waits for the hall to pay it back."""
+
+    item: PaymentItem
+    payment: Payment
+    shift: CounterShift
+
+
+def counter_refunds_due(session: Session, start: date, end: date) -> list[OwedBack]:
+    """Counter payments paid on those days with a bill the agency refused (the worker moved its money
+    to the counter refunds due account)."""
+    since, until = day_bounds(start)[0], day_bounds(end)[1]
+    rows = session.execute(
+        select(PaymentItem, Payment, CounterShift)
+        .join(Payment, PaymentItem.payment_id == Payment.id)
+        .join(CounterPayment, CounterPayment.payment_id == Payment.id)
+        .join(CounterShift, CounterPayment.shift_id == CounterShift.id)
+        .where(Payment.channel == PaymentChannel.COUNTER, PaymentItem.state == ItemState.REJECTED)
+        .where(PaymentItem.refunded_fen > 0, Payment.paid_at >= since, Payment.paid_at < until)
+        .order_by(Payment.paid_at, PaymentItem.id)
+    ).all()
+    return [OwedBack(item, payment, shift) for item, payment, shift in rows]

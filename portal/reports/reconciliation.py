@@ -298,9 +298,16 @@ def _uncleared_tills(session: Session, since: datetime, until: datetime):
         .limit(MAX_PER_CHECK + 1)
     )
     for shift, balance in rows:
-        detail = _(
-            "The till of shift %(shift)s still holds %(amount)s after its cash-up.",
-            shift=shift,
-            amount=fen(-balance),
-        )
+        if balance < 0:  # a till's balance is minus the cash it holds
+            detail = _(
+                "The till of shift %(shift)s still holds %(amount)s after its cash-up.",
+                shift=shift,
+                amount=fen(-balance),
+            )
+        else:
+            detail = _(
+                "The till of shift %(shift)s is %(amount)s short after its cash-up.",
+                shift=shift,
+                amount=fen(balance),
+            )
         yield Discrepancy(DiscrepancyKind.TILL_NOT_CLEARED, detail)

@@ -26,7 +26,7 @@ from portal.payments.models import PaymentChannel, PaymentState
 from portal.promotions import campaigns
 from portal.reports import documents, exports, settlement
 from portal.reports.campaigns import campaign_report, report_rows
-from portal.reports.channels import by_channel, cash_differences
+from portal.reports.channels import by_channel, cash_differences, counter_refunds_due
 from portal.reports.chart import collections_chart
 from portal.reports.collections import LINE_COLUMNS, line_query, summarise
 from portal.reports.dashboard import dashboard
@@ -214,8 +214,14 @@ def reconciliation():
     result = reconcile(get_session(), form.date_from.data, form.date_to.data)
     channels = by_channel(get_session(), form.date_from.data, form.date_to.data)
     differences = cash_differences(get_session(), form.date_from.data, form.date_to.data)
+    owed = counter_refunds_due(get_session(), form.date_from.data, form.date_to.data)
     return render_template(
-        "reports/reconciliation.html", form=form, result=result, channels=channels, differences=differences
+        "reports/reconciliation.html",
+        form=form,
+        result=result,
+        channels=channels,
+        differences=differences,
+        owed=owed,
     )
 
 

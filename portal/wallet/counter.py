@@ -21,6 +21,7 @@ from portal.wallet.models import AccountKind, LedgerAccount, TransferKind
 from portal.wallet.types import PaymentLeg, TransferResult, to_json
 
 DIFFERENCES_OWNER = "counter:differences"
+REFUNDS_DUE_OWNER = "counter:refunds-due"
 
 
 def till_owner(shift_reference: str) -> str:
@@ -96,6 +97,26 @@ class CounterOperations:
             request,
             CashUp,
             lambda: self._cash_up(till, hall_bank, counted_fen, description),
+        )
+
+    def owe_back(
+        self, payment_reference: str, amount_fen: int, *, idempotency_key: str, agency: str
+    ) -> TransferResult:
+        """A counter payment's bill the agency refused: its money leaves the agency for the counter refunds
+        due account, where it waits for the hall to pay the payer back in person (the ledger holds no
+        account of theirs, and the cash or the card's charge is long settled)."""
+        request = {"payment": payment_reference, "amount_fen": amount_fen, "agency": agency, "to": "due"}
+        return self._once(
+            "owe_back",
+            idempotency_key,
+            request,
+            TransferResult,
+            lambda: self._refund(
+                payment_reference,
+                amount_fen,
+                agency,
+                ledger.ensure_account(self.session, AccountKind.COUNTER_REFUND_DUE, REFUNDS_DUE_OWNER),
+            ),
         )
 
     def _counter_payment(

@@ -12,6 +12,7 @@ from datetime import datetime
 from types import SimpleNamespace
 
 from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portal.db import utcnow
@@ -56,11 +57,20 @@ def require_account(session: Session, kind: AccountKind, owner: str) -> LedgerAc
 
 
 def ensure_account(session: Session, kind: AccountKind, owner: str, **values) -> LedgerAccount:
+    """The account, made on first use. Two transactions making the same one at once (two cashiers'
+    first cash-ups of a hall) both go on: the later insert waits for the earlier, then reads its row."""
     account = find_account(session, kind, owner)
-    if account is None:
-        account = LedgerAccount(kind=kind, owner_ref=owner, **values)
-        session.add(account)
-        session.flush()  # the id orders locks and keys the entries
+    if account is not None:
+        return account
+    try:
+        with session.begin_nested():
+            account = LedgerAccount(kind=kind, owner_ref=owner, **values)
+            session.add(account)
+            session.flush()  # the id orders locks and keys the entries
+    except IntegrityError:
+        account = find_account(session, kind, owner)
+        if account is None:
+            raise
     return account
 
 

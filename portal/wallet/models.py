@@ -26,6 +26,7 @@ class AccountKind(enum.StrEnum):
     COUNTER_TILL = "counter_till"  # the cash of one cashier's shift at a service hall (portal.counter)
     HALL_BANK = "hall_bank"  # a service hall's bank account, where the cash of a closed shift goes
     COUNTER_DIFFERENCE = "counter_difference"  # cash counted short or over at cash-ups
+    COUNTER_REFUND_DUE = "counter_refund_due"  # counter payments an agency refused, owed back to the payer
 
 
 class TransferKind(enum.StrEnum):

@@ -12,7 +12,7 @@ from portal.wallet import ledger
 from portal.wallet.errors import SpoiltTransaction, WalletError, WalletNotFound
 from portal.wallet.idempotency import request_digest, valid_key
 from portal.wallet.ledger import valid_amount
-from portal.wallet.models import Entry, Transfer, TransferKind
+from portal.wallet.models import Entry, LedgerAccount, Transfer, TransferKind
 from portal.wallet.pg_payment import pay_in_one_statement
 from portal.wallet.types import PaymentLeg, TransferResult, to_json
 
@@ -107,7 +107,11 @@ class PaymentOperations:
             lambda: self._refund(payment_reference, amount_fen, agency),
         )
 
-    def _refund(self, payment_reference: str, amount_fen: int, agency: str | None) -> TransferResult:
+    def _refund(
+        self, payment_reference: str, amount_fen: int, agency: str | None, target: LedgerAccount | None = None
+    ) -> TransferResult:
+        """From the agency back to the account that paid (or to ``target``, for a payer the ledger holds no
+        account of)."""
         amount = valid_amount(amount_fen)
         payment = self.session.scalar(
             select(Transfer).where(
@@ -118,7 +122,7 @@ class PaymentOperations:
             raise WalletNotFound("payment_not_found", reference=payment_reference)
         wallet_entry = next(entry for entry in payment.entries if entry.amount_fen < 0)
         agency_entry = self._refunded_leg(payment, agency)
-        wallet, agency_account = wallet_entry.account, agency_entry.account
+        wallet, agency_account = target or wallet_entry.account, agency_entry.account
         ledger.lock(self.session, [wallet, agency_account])
         refunded = -int(
             self.session.scalar(

@@ -11,24 +11,28 @@ import pytest
 import sqlalchemy as sa
 from pypdf import PdfReader
 
+from portal.accounts.models import User
+from portal.agencies.base import Ack
+from portal.authz import Role
 from portal.bills import services as bill_services
 from portal.clock import aware, business_day
 from portal.counter import services
-from portal.counter.models import CounterPayment, ShiftState, Tender
-from portal.outbox import OutboxMessage
+from portal.counter.models import CounterPayment, HallCashier, ShiftState, Tender
+from portal.outbox import OutboxMessage, OutboxState
+from portal.payments import delivery
 from portal.payments.models import ItemState, Payment, PaymentChannel, PaymentState
 from portal.payments.refunds import refund_item
 from portal.receipts.models import Receipt
 from portal.receipts.tokens import verification_token
 from portal.reports.channels import by_channel
 from portal.reports.reconciliation import DiscrepancyKind, reconcile
-from portal.wallet.counter import DIFFERENCES_OWNER, hall_bank_owner, till_owner
+from portal.wallet.counter import DIFFERENCES_OWNER, REFUNDS_DUE_OWNER, hall_bank_owner, till_owner
 from portal.wallet.factory import wallet_service
 from portal.wallet.models import AccountKind, LedgerAccount, Transfer, TransferKind
 from portal.wallet.verify import ledger_violations
-from tests.conftest import csrf_token_from, login
+from tests.conftest import csrf_token_from, login, submit
 from tests.counter.conftest import balance, open_shift, shift_of, take, take_buttons, take_form
-from tests.factories import BillFactory, FinanceFactory
+from tests.factories import AdminFactory, BillFactory, FinanceFactory
 from tests.payments.test_delivery import run_outbox
 
 W1 = 4_680 + 140  # the water bill W-1 with its late fee
@@ -137,6 +141,8 @@ def test_short_cash_a_changed_bill_and_a_form_sent_twice(app, client, db, cashie
     short = take(client, token, tender="cash", tendered="40")
     assert short.status_code == 400
     assert "is less than the amount due (¥48.20)" in short.get_data(as_text=True)
+    slip = take(client, token, tender="cash", tendered="5000")  # ¥50.00 typed as 5000
+    assert slip.status_code == 400 and "check the figure typed" in slip.get_data(as_text=True)
 
     _html, hidden = take_form(client, token)
     changed = client.post(
@@ -286,3 +292,55 @@ def test_reports_show_counter_takings_by_channel_and_a_till_left_uncleared(app, 
             d for d in reconcile(db, day, day).discrepancies if d.kind is DiscrepancyKind.TILL_NOT_CLEARED
         ]
     assert len(found) == 1 and shift.reference in found[0].detail and "¥1.00" in found[0].detail
+
+
+def test_a_counter_payment_the_agency_refuses_is_owed_back_not_sent_to_a_wallet(app, client, db, cashier):
+    open_shift(client)
+    take(client, take_buttons(client)["W-2"], tender="cash", tendered="20")
+    payment = db.scalar(sa.select(Payment))
+    till = till_owner(shift_of(db, cashier).reference)
+    with app.app_context():
+        delivery.apply_ack(db, payment.items[0].id, "water-pay", Ack(payment_id="x", accepted=False))
+        delivery.apply_ack(db, payment.items[0].id, "water-pay", Ack(payment_id="x", accepted=False))  # again
+    db.commit()
+    run_outbox(app)
+    db.expire_all()
+
+    item = db.scalar(sa.select(Payment)).items[0]
+    assert item.state is ItemState.REJECTED and item.refunded_fen == 2_000
+    assert balance(db, AccountKind.COUNTER_REFUND_DUE, REFUNDS_DUE_OWNER) == 2_000  # once, not twice
+    assert balance(db, AccountKind.AGENCY_SETTLEMENT, "agency:water-pay") == 0
+    assert balance(db, AccountKind.COUNTER_TILL, till) == -2_000  # the till still holds the cash taken
+    stuck = db.scalars(sa.select(OutboxMessage).where(OutboxMessage.state != OutboxState.DELIVERED)).all()
+    assert [(m.topic, m.last_error) for m in stuck] == []  # no notice for a resident who is not there
+    assert ledger_violations(db) == []
+    finance = app.test_client()
+    finance.get("/language/en")
+    login(finance, FinanceFactory().email)
+    day = business_day(aware(payment.paid_at)).isoformat()
+    page = finance.get(f"/reports/reconciliation?date_from={day}&date_to={day}").get_data(as_text=True)
+    assert "owed back to the payer" in page and payment.reference in page and "¥20.00" in page
+
+
+def test_the_longest_form_key_fits_the_payments_key_and_a_resend_records_once(app, client, db, cashier):
+    open_shift(client)
+    _html, hidden = take_form(client, take_buttons(client)["W-2"])
+    sent = {**hidden, "key": "k" * 64, "tender": "cash", "tendered": "20"}
+    first = client.post("/counter/take", data=sent)
+    again = client.post("/counter/take", data=sent)
+    assert first.status_code == again.status_code == 302 and first.location == again.location
+    payment = db.scalar(sa.select(Payment))
+    assert payments_count(db) == 1 and len(payment.idempotency_key) <= 64
+
+
+def test_a_cashier_with_a_shift_open_keeps_role_and_hall_until_the_cash_up(app, client, db, cashier):
+    open_shift(client)
+    shift = shift_of(db, cashier)
+    admin = app.test_client()
+    admin.get("/language/en")
+    login(admin, AdminFactory().email)
+    refused = submit(admin, f"/admin/staff/{cashier.id}", {"role": "finance", "agency": "", "hall": ""})
+    assert refused.status_code == 200
+    assert f"has shift {shift.reference} open" in refused.get_data(as_text=True)
+    db.expire_all()
+    assert db.get(User, cashier.id).role is Role.CASHIER and db.get(HallCashier, cashier.id) is not None
