@@ -106,7 +106,15 @@ def main() -> None:
     try:
         load_bills(url)
         port = 5300 + os.getpid() % 500
-        env = {**os.environ, "DATABASE_URL": url, "PORTAL_ENV": "development", "RATELIMIT_ENABLED": "false"}
+        # Workers are not recycled mid-run (gunicorn.conf.py's max_requests): a restart would cut a client's
+        # connection; bench/soak.py is where recycling is exercised.
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "PORTAL_ENV": "development",
+            "RATELIMIT_ENABLED": "false",
+            "GUNICORN_MAX_REQUESTS": "0",
+        }
         server = subprocess.Popen(
             [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "2", "bench.lookup_app:app"],
             cwd=ROOT,

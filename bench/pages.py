@@ -101,7 +101,13 @@ def argon2_hash_ms() -> float:
 def main() -> None:
     hash_ms = argon2_hash_ms()  # measured first, on an idle machine
     with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3", "PORTAL_ENV": "development"}
+        # Workers are not recycled mid-run (gunicorn.conf.py's max_requests): bench/soak.py exercises that.
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3",
+            "PORTAL_ENV": "development",
+            "GUNICORN_MAX_REQUESTS": "0",
+        }
         flask = [str(BIN / "flask"), "--app", "portal"]
         subprocess.run([*flask, "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
         subprocess.run([*flask, "demo", "seed"], env=env, cwd=ROOT, check=True, capture_output=True)

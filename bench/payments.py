@@ -605,7 +605,15 @@ def main() -> None:
         log(f"database {name}")
         phones = prepare(url)
         port = free_port()
-        env = {**os.environ, "DATABASE_URL": url, "PORTAL_ENV": "development", "RATELIMIT_ENABLED": "false"}
+        # Workers are not recycled mid-run (gunicorn.conf.py's max_requests): a restart would cut a client's
+        # connection; bench/soak.py is where recycling is exercised.
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "PORTAL_ENV": "development",
+            "RATELIMIT_ENABLED": "false",
+            "GUNICORN_MAX_REQUESTS": "0",
+        }
         server = subprocess.Popen(
             [
                 str(BIN / "gunicorn"),

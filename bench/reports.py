@@ -241,7 +241,15 @@ def main() -> None:
         log(f"database {name}")
         prepare(url)
         port = free_port()
-        env = {**os.environ, "DATABASE_URL": url, "PORTAL_ENV": "development", "RATELIMIT_ENABLED": "false"}
+        # Workers are not recycled mid-run (gunicorn.conf.py's max_requests): a restart would cut a client's
+        # connection; bench/soak.py is where recycling is exercised.
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "PORTAL_ENV": "development",
+            "RATELIMIT_ENABLED": "false",
+            "GUNICORN_MAX_REQUESTS": "0",
+        }
         command = [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "1", "--timeout", "600"]
         server = subprocess.Popen(
             [*command, "portal:create_app()"], cwd=ROOT, env=env, stdout=log_fd, stderr=log_fd

@@ -19,6 +19,8 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import Index, String, Text, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from portal.db import Base, Database, database_away, string_enum, utcnow
@@ -65,24 +67,34 @@ Handler = Callable[[Database, dict], Callable[[Session], None]]
 REQUEST_ID_KEY = "request_id"
 
 
-def enqueue(session: Session, topic: str, dedupe_key: str, payload: dict) -> OutboxMessage:
-    existing = session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key))
-    if existing is not None:
-        return existing
+OUTBOX = OutboxMessage.__table__
+
+
+def enqueue(session: Session, topic: str, dedupe_key: str, payload: dict) -> int:
+    """Queue a message once per dedupe key, in the caller's transaction; returns its id (the first
+    message's, when the key was queued before). One statement: the insert that finds the key taken
+    does nothing (a concurrent one waits for the first transaction, then does nothing)."""
     request_id = current_request_id()
     if request_id is not None:
         payload = {**payload, REQUEST_ID_KEY: request_id}
     now = utcnow()
-    message = OutboxMessage(
-        topic=topic,
-        dedupe_key=dedupe_key,
-        payload_json=json.dumps(payload, sort_keys=True),
-        state=OutboxState.PENDING,
-        next_attempt_at=now,
-        give_up_at=now + timedelta(seconds=current_app.config["OUTBOX_GIVE_UP_SECONDS"]),
-    )
-    session.add(message)
-    return message
+    values = {
+        "topic": topic,
+        "dedupe_key": dedupe_key,
+        "payload_json": json.dumps(payload, sort_keys=True),
+        "state": OutboxState.PENDING.value,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "give_up_at": now + timedelta(seconds=current_app.config["OUTBOX_GIVE_UP_SECONDS"]),
+        "last_error": "",
+        "created_at": now,
+    }
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(OUTBOX).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    new_id = session.execute(statement.returning(OUTBOX.c.id)).scalar()
+    if new_id is not None:
+        return new_id
+    return session.scalar(select(OUTBOX.c.id).where(OUTBOX.c.dedupe_key == dedupe_key))
 
 
 def backoff(attempts: int, base_seconds: float) -> timedelta:

@@ -35,6 +35,7 @@ class QuoteLine:
     bill: BillView
     rule: AmountRule
     minimum_fen: int
+    agency_id: int  # the agency's row as found at quote time: paying names it without asking again
 
     @property
     def payable(self) -> bool:
@@ -109,7 +110,8 @@ def quote(session: Session, selections: list[Selection], locale: str, key: str |
         if bill is None:
             raise ValidationFailed(_("Bill %(bill)s was not found any more.", bill=selection.bill_id))
         policy = adapter.amount_policy
-        lines.append(QuoteLine(selection, agency.name_for(locale), bill, policy.rule, policy.minimum_fen))
+        name = agency.name_for(locale)
+        lines.append(QuoteLine(selection, name, bill, policy.rule, policy.minimum_fen, agency.id))
     return Quote(key or new_key(), tuple(lines))
 
 

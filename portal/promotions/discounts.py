@@ -67,6 +67,18 @@ def running(session: Session, now: datetime | None = None) -> list[Campaign]:
     )
 
 
+def any_running(session: Session, now: datetime | None = None) -> bool:
+    """Whether any campaign could give a discount now (a payment asks before it looks further)."""
+    moment = now or utcnow()
+    found = session.scalar(
+        select(Campaign.id)
+        .where(Campaign.state == CampaignState.ACTIVE, Campaign.starts_at <= moment)
+        .where(Campaign.ends_at > moment, Campaign.spent_fen < Campaign.budget_fen)
+        .limit(1)
+    )
+    return found is not None
+
+
 def best_offer(session: Session, user_id: int, lines: Sequence[Line], *, first: bool) -> Offer | None:
     """The running campaign that takes most off these lines for this resident (one per payment;
     the older campaign wins a tie); ``first``: this is the resident's first payment (the payments
