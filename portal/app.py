@@ -19,6 +19,7 @@ from portal.admin.views.audit import bp as audit_bp
 from portal.admin.views.staff import bp as admin_bp
 from portal.agencies import registry
 from portal.agencies.views import bp as agencies_bp
+from portal.analytics.views import bp as analytics_bp
 from portal.autopay.views import bp as autopay_bp
 from portal.batches.views import bp as batches_bp
 from portal.bills.views import bp as bills_bp
@@ -65,6 +66,7 @@ BLUEPRINTS = (
     dispute_desk_bp,
     guest_bp,
     counter_bp,
+    analytics_bp,
     inbox_bp,
     two_factor_bp,
     password_reset_bp,

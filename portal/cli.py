@@ -1,9 +1,10 @@
-"""Command-line interface: `flask --app portal db|users|demo|wallet|audit|ops ...`."""
+"""Command-line interface: `flask --app portal db|users|demo|wallet|audit|ops|analytics ...`."""
 
 from __future__ import annotations
 
 import signal
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -16,6 +17,7 @@ from portal import demo, worker
 from portal.accounts import idcrypto, key_rotation, twofactor
 from portal.accounts import services as account_services
 from portal.agencies.sandbox import Faults, create_sandbox_app
+from portal.analytics import rollup
 from portal.audit.models import AuditEvent
 from portal.audit.services import chain_problems
 from portal.authz import STAFF_ROLES, Role
@@ -35,6 +37,7 @@ agencies_cli = AppGroup("agencies", help="Agency systems.")
 audit_cli = AppGroup("audit", help="The hash-chained audit log.")
 outbox_cli = AppGroup("outbox", help="The worker: agency deliveries, receipts, batches, notices, auto-pay.")
 ops_cli = AppGroup("ops", help="Operations: backup and restore of the database.")
+analytics_cli = AppGroup("analytics", help="The analytics module's daily roll-ups.")
 
 
 @agencies_cli.command("sandbox")
@@ -218,6 +221,24 @@ def outbox_scan() -> None:
     click.echo(", ".join(f"{name}: {count}" for name, count in counts.items()))
 
 
+@analytics_cli.command("rollup")
+@click.option("--from", "first", type=click.DateTime(["%Y-%m-%d"]), required=True, help="First Beijing day.")
+@click.option(
+    "--to", "last", type=click.DateTime(["%Y-%m-%d"]), help="Last Beijing day (default: the first)."
+)
+def analytics_rollup(first, last) -> None:
+    """Roll those days up again from the raw rows (idempotent: the same rows each time)."""
+    start, end = first.date(), (last or first).date()
+    if end < start:
+        raise click.BadParameter("--to is before --from")
+    day = start
+    while day <= end:
+        with get_database().write_transaction() as session:
+            rollup.roll_up_day(session, day)
+        day += timedelta(days=1)
+    click.echo(f"rolled up {(end - start).days + 1} day(s) from {start.isoformat()} to {end.isoformat()}")
+
+
 @audit_cli.command("verify")
 def audit_verify() -> None:
     """Walk the audit chain; name every entry that was edited, deleted or reordered (exit 1 if any)."""
@@ -271,6 +292,16 @@ def ops_restore(source: Path, database_url: str) -> None:
 
 
 def init_app(app: Flask) -> None:
-    groups = (db_cli, users_cli, demo_cli, wallet_cli, agencies_cli, outbox_cli, audit_cli, ops_cli)
+    groups = (
+        db_cli,
+        users_cli,
+        demo_cli,
+        wallet_cli,
+        agencies_cli,
+        outbox_cli,
+        audit_cli,
+        ops_cli,
+        analytics_cli,
+    )
     for group in groups:
         app.cli.add_command(group)

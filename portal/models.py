@@ -3,6 +3,7 @@
 from portal import outbox as outbox_models
 from portal.accounts import models as accounts_models
 from portal.agencies import models as agencies_models
+from portal.analytics import models as analytics_models
 from portal.audit import models as audit_models
 from portal.autopay import models as autopay_models
 from portal.batches import models as batches_models
@@ -25,6 +26,7 @@ metadata = Base.metadata
 __all__ = [
     "accounts_models",
     "agencies_models",
+    "analytics_models",
     "audit_models",
     "autopay_models",
     "batches_models",

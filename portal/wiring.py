@@ -11,6 +11,8 @@ from flask import Flask
 from portal import events, metrics, screening
 from portal.accounts import labels as accounts_labels
 from portal.agencies import labels as agencies_labels
+from portal.analytics import labels as analytics_labels
+from portal.analytics import reactions as analytics_reactions
 from portal.audit import labels as audit_labels
 from portal.autopay import labels as autopay_labels
 from portal.autopay import reactions as autopay_reactions
@@ -38,6 +40,7 @@ from portal.wallet import reactions as wallet_reactions
 AUDIT_VOCABULARIES = (
     accounts_labels.AUDIT_VOCABULARY,
     agencies_labels.AUDIT_VOCABULARY,
+    analytics_labels.AUDIT_VOCABULARY,
     autopay_labels.AUDIT_VOCABULARY,
     batches_labels.AUDIT_VOCABULARY,
     counter_labels.AUDIT_VOCABULARY,
@@ -60,6 +63,7 @@ IN_TRANSACTION = (
     (events.PaymentConfirmed, notify_reactions.payment_confirmed),
     (events.PaymentRefunded, receipts_reactions.payment_refunded),
     (events.PaymentRefunded, notify_reactions.payment_refunded),
+    (events.PaymentRefunded, analytics_reactions.payment_refunded),
     (events.IdentityVerified, wallet_reactions.identity_verified),
     (events.WalletFrozen, notify_reactions.wallet_frozen),
     (events.WalletUnfrozen, notify_reactions.wallet_unfrozen),

@@ -18,6 +18,7 @@ from datetime import datetime
 from flask import current_app
 
 from portal import outbox, wiring
+from portal.analytics import rollup
 from portal.autopay import paying, reminders
 from portal.db import Database, database_away, utcnow
 from portal.disputes import services as disputes
@@ -38,6 +39,7 @@ def scan(database: Database, now: datetime | None = None) -> dict[str, int]:
         "delays": scans.confirmation_delays(database, now),
         "autopay": paying.run(database, now),
         "disputes_closed": disputes.close_expired(database, now),
+        "analytics_days": rollup.keep_up(database, now),
     }
     log.info("scan: %s", counts)
     return counts

@@ -45,6 +45,7 @@ AUDIT_VOCABULARY = Vocabulary(
         "payment.confirmed": _l("Payment confirmed by the agency"),
         "payment.rejected": _l("Payment refused by the agency"),
         "payment.refunded": _l("Payment refunded"),
+        "payment.counter_refund_due": _l("Counter payment refused by the agency: owed back to the payer"),
     },
     subjects={"payment": _l("Payment %(ref)s"), "outbox": _l("Agency message %(ref)s")},
     values={

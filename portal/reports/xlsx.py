@@ -17,7 +17,7 @@ from portal.money import plain_yuan
 EXCEL_EPOCH = date(1899, 12, 30)  # day 0 of Excel's 1900 date system (with its leap-year quirk)
 BATCH_ROWS = 1000
 STYLE = {"date": 1, "money": 2, "header": 3}  # indexes into cellXfs below
-WIDTHS = {"date": 11, "money": 12, "text": 18}
+WIDTHS = {"date": 11, "money": 12, "text": 18, "count": 10}
 # XML 1.0 cannot hold these characters: they are written as U+FFFD, the replacement character.
 _UNWRITABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -64,7 +64,8 @@ STYLES = (
 def write_workbook(
     path: str, title: str, headers: Sequence[str], kinds: Sequence[str], rows: Iterable[Sequence]
 ) -> None:
-    """``kinds`` per column: "text", "money" (fen) or "date". The header row stays in view (frozen)."""
+    """``kinds`` per column: "text", "money" (fen), "count" (a whole number) or "date"; a money or count
+    cell given text (a withheld figure) is written as text. The header row stays in view (frozen)."""
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as package:
         package.writestr("[Content_Types].xml", CONTENT_TYPES)
         package.writestr("_rels/.rels", PACKAGE_RELS)
@@ -127,11 +128,19 @@ def _text_cell(value) -> str:
 
 
 def _money_cell(value) -> str:
+    if isinstance(value, str):  # a figure withheld ("<10")
+        return _text_cell(value)
     return "<c/>" if value is None else f'<c s="{STYLE["money"]}"><v>{plain_yuan(value)}</v></c>'
+
+
+def _count_cell(value) -> str:
+    if value is None or isinstance(value, str):
+        return _text_cell(value)
+    return f"<c><v>{int(value)}</v></c>"
 
 
 def _date_cell(value) -> str:
     return "<c/>" if value is None else f'<c s="{STYLE["date"]}"><v>{(value - EXCEL_EPOCH).days}</v></c>'
 
 
-_CELL_WRITERS = {"text": _text_cell, "money": _money_cell, "date": _date_cell}
+_CELL_WRITERS = {"text": _text_cell, "money": _money_cell, "date": _date_cell, "count": _count_cell}

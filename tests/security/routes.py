@@ -213,6 +213,10 @@ ROUTES: dict[tuple[str, str], Route] = {
         "/reports/collections.csv", "anon:login staff:200 residents,cashiers:403"
     ),
     ("reports.reconciliation", "GET"): Route("/reports/reconciliation", FINANCE_STAFF),
+    # analytics: aggregates for finance and admin staff only
+    ("analytics.adoption", "GET"): Route("/analytics/", FINANCE_STAFF),
+    ("analytics.behaviour", "GET"): Route("/analytics/behaviour", FINANCE_STAFF),
+    ("analytics.export", "GET"): Route("/analytics/channels.csv", FINANCE_STAFF),
     ("reports.settlements", "GET"): Route("/reports/settlements", FINANCE_STAFF),
     ("reports.settle", "POST"): Route(
         "/reports/settlements", "anon:login fin:302 rest:403", {"agency": "{agency}", "day": "{day}"}

@@ -1,0 +1,264 @@
+"""What the analytics pages show, read from the daily roll-ups only (never the payments), every figure
+carrying the residents it comes from (portal.analytics.privacy).
+
+Weeks (Monday first) and months are whole: a range asked for by week or month is widened to the periods
+it touches, so each period's distinct payers are exact (analytics_period_payers).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.agencies.models import Agency, AgencyCategory
+from portal.analytics.models import AdoptionDay, AgencyDay, ChannelDay, DelayDay, HourDay, PeriodPayers
+from portal.analytics.privacy import Figure, count
+from portal.analytics.rollup import month_start, period_end, week_start
+from portal.payments.models import PaymentChannel
+
+GRAINS = ("day", "week", "month")
+MAX_PERIODS = 400  # rows of one page: over a year by day, over decades by month
+
+
+@dataclass(frozen=True)
+class Span:
+    """The days a page covers, widened to whole periods of its grain."""
+
+    start: date
+    end: date  # the last day, included
+    grain: str
+
+    @classmethod
+    def of(cls, start: date, end: date, grain: str) -> Span:
+        if grain == "week":
+            return cls(week_start(start), period_end("week", week_start(end)) - timedelta(days=1), grain)
+        if grain == "month":
+            return cls(month_start(start), period_end("month", month_start(end)) - timedelta(days=1), grain)
+        return cls(start, end, "day")
+
+    def period_of(self, day: date) -> date:
+        return {"week": week_start, "month": month_start}.get(self.grain, lambda d: d)(day)
+
+    def periods(self) -> list[date]:
+        found, day = [], self.start
+        while day <= self.end and len(found) < MAX_PERIODS:
+            found.append(day)
+            day = day + timedelta(days=1) if self.grain == "day" else period_end(self.grain, day)
+        return found
+
+
+@dataclass(frozen=True)
+class AdoptionRow:
+    start: date
+    registrations: Figure
+    verified: Figure
+    wallets_funded: Figure
+    top_ups: Figure
+    top_up_fen: Figure
+    payments: Figure
+    payment_fen: Figure
+    payers: Figure  # active payers of the period
+    first_payers: Figure
+
+
+ADOPTION_SUMS = (
+    "registrations",
+    "verified",
+    "wallets_funded",
+    "top_ups",
+    "top_up_fen",
+    "payments",
+    "payment_fen",
+)
+
+
+def adoption(session: Session, span: Span) -> list[AdoptionRow]:
+    """One row per period, oldest first; periods with nothing are rows of zeros."""
+    days = session.scalars(
+        select(AdoptionDay).where(AdoptionDay.day >= span.start, AdoptionDay.day <= span.end)
+    )
+    sums: dict[date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    most: dict[date, dict[str, int]] = defaultdict(lambda: defaultdict(int))  # the largest day's residents
+    for row in days:
+        period = span.period_of(row.day)
+        for name in (*ADOPTION_SUMS, "first_payers", "payers"):
+            sums[period][name] += getattr(row, name)
+        most[period]["top_up"] = max(most[period]["top_up"], row.top_up_residents)
+        most[period]["payers"] = max(most[period]["payers"], row.payers)
+    exact = {}
+    if span.grain != "day":
+        exact = {
+            row.start: row.payers
+            for row in session.scalars(
+                select(PeriodPayers).where(
+                    PeriodPayers.grain == span.grain,
+                    PeriodPayers.start >= span.start,
+                    PeriodPayers.start <= span.end,
+                )
+            )
+        }
+    rows = []
+    for period in span.periods():
+        total = sums[period]
+        payers = exact.get(period, 0) if span.grain != "day" else total["payers"]
+        rows.append(
+            AdoptionRow(
+                start=period,
+                registrations=count(total["registrations"]),
+                verified=count(total["verified"]),
+                wallets_funded=count(total["wallets_funded"]),
+                top_ups=Figure(total["top_ups"], most[period]["top_up"]),
+                top_up_fen=Figure(total["top_up_fen"], most[period]["top_up"]),
+                payments=Figure(total["payments"], max(payers, most[period]["payers"])),
+                payment_fen=Figure(total["payment_fen"], max(payers, most[period]["payers"])),
+                payers=count(payers),
+                first_payers=count(total["first_payers"]),  # a resident pays for the first time once
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class ChannelRow:
+    channel: PaymentChannel
+    payments: Figure
+    share_percent: Figure  # of all payments in the span
+    lines: Figure
+    multi_bill: Figure  # payments of more than one bill
+    amount_fen: Figure
+    refunded_fen: Figure
+
+
+def channels(session: Session, span: Span) -> list[ChannelRow]:
+    sums: dict[PaymentChannel, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for row in session.scalars(
+        select(ChannelDay).where(ChannelDay.day >= span.start, ChannelDay.day <= span.end)
+    ):
+        cell = sums[row.channel]
+        for name in ("payments", "lines", "multi_bill", "amount_fen", "refunded_fen"):
+            cell[name] += getattr(row, name)
+        cell["residents"] = max(cell["residents"], row.residents)
+    everything = sum(cell["payments"] for cell in sums.values())
+    rows = []
+    for channel in PaymentChannel:
+        if channel not in sums:
+            continue
+        cell = sums[channel]
+
+        def figure(value: int, cell=cell) -> Figure:
+            return Figure(value, cell["residents"])
+
+        rows.append(
+            ChannelRow(
+                channel=channel,
+                payments=figure(cell["payments"]),
+                share_percent=figure(round(100 * cell["payments"] / everything) if everything else 0),
+                lines=figure(cell["lines"]),
+                multi_bill=figure(cell["multi_bill"]),
+                amount_fen=figure(cell["amount_fen"]),
+                refunded_fen=figure(cell["refunded_fen"]),
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class PunctualityRow:
+    """Bills of one agency (or one category) paid in the span: on time, late, and how long they waited."""
+
+    label: str
+    lines: Figure
+    late_lines: Figure
+    late_percent: Figure
+    median_days: Figure | None  # None: no bill of theirs the portal holds was paid
+    p90_days: Figure | None
+
+
+def punctuality(
+    session: Session, span: Span, locale: str
+) -> tuple[list[PunctualityRow], list[PunctualityRow]]:
+    """By agency, then by category."""
+    agencies = {agency.id: agency for agency in session.scalars(select(Agency))}
+    lines: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for row in session.scalars(
+        select(AgencyDay).where(AgencyDay.day >= span.start, AgencyDay.day <= span.end)
+    ):
+        cell = lines[row.agency_id]
+        cell["lines"] += row.lines
+        cell["late"] += row.late_lines
+        cell["residents"] = max(cell["residents"], row.residents)
+        cell["waited"] = max(cell["waited"], row.waited_residents)
+    waits: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for row in session.scalars(select(DelayDay).where(DelayDay.day >= span.start, DelayDay.day <= span.end)):
+        waits[row.agency_id][row.delay_days] += row.lines
+
+    def row_of(label: str, ids: list[int]) -> PunctualityRow:
+        residents = max((lines[i]["residents"] for i in ids), default=0)
+        total = sum(lines[i]["lines"] for i in ids)
+        late = sum(lines[i]["late"] for i in ids)
+        histogram: dict[int, int] = defaultdict(int)
+        for i in ids:
+            for waited, n in waits[i].items():
+                histogram[waited] += n
+        held = max((lines[i]["waited"] for i in ids), default=0)
+        median = _nearest_rank(histogram, 0.5)
+        p90 = _nearest_rank(histogram, 0.9)
+        return PunctualityRow(
+            label=label,
+            lines=Figure(total, residents),
+            late_lines=Figure(late, residents),
+            late_percent=Figure(round(100 * late / total) if total else 0, residents),
+            median_days=None if median is None else Figure(median, held),
+            p90_days=None if p90 is None else Figure(p90, held),
+        )
+
+    seen = sorted(lines, key=lambda i: agencies[i].code)
+    by_agency = [row_of(agencies[i].name_for(locale), [i]) for i in seen]
+    by_category = []
+    for category in AgencyCategory:
+        ids = [i for i in seen if agencies[i].category is category]
+        if ids:
+            by_category.append(row_of(category.label, ids))
+    return by_agency, by_category
+
+
+def _nearest_rank(histogram: dict[int, int], share: float) -> int | None:
+    """The smallest value with at least ``share`` of the counts at or below it."""
+    total = sum(histogram.values())
+    if not total:
+        return None
+    wanted, seen = math.ceil(share * total), 0
+    for value in sorted(histogram):
+        seen += histogram[value]
+        if seen >= wanted:
+            return value
+    return None
+
+
+@dataclass(frozen=True)
+class TimeRow:
+    label: str
+    payments: Figure
+
+
+def by_hour(session: Session, span: Span) -> list[TimeRow]:
+    return _time_rows(session, span, lambda row: row.hour, [(h, f"{h:02d}:00") for h in range(24)])
+
+
+def by_weekday(session: Session, span: Span, names: list[str]) -> list[TimeRow]:
+    return _time_rows(session, span, lambda row: row.day.weekday(), list(enumerate(names)))
+
+
+def _time_rows(session: Session, span: Span, key: Callable, labels: list[tuple[int, str]]) -> list[TimeRow]:
+    payments: dict[int, int] = defaultdict(int)
+    residents: dict[int, int] = defaultdict(int)
+    for row in session.scalars(select(HourDay).where(HourDay.day >= span.start, HourDay.day <= span.end)):
+        payments[key(row)] += row.payments
+        residents[key(row)] = max(residents[key(row)], row.residents)
+    return [TimeRow(label, Figure(payments[k], residents[k])) for k, label in labels]
