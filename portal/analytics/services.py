@@ -16,3 +16,7 @@ def record_view(session: Session, staff: User, page: str, span: Span, kind: str 
     if kind != "page":
         details["format"] = kind
     record(session, f"user:{staff.id}", action, f"analytics:{page}", **details)
+
+
+def record_live_view(session: Session, staff: User) -> None:
+    record(session, f"user:{staff.id}", "analytics.viewed", "analytics:live")

@@ -16,11 +16,12 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
 from portal.analytics import exports, figures
+from portal.analytics import live as live_figures
 from portal.analytics.chart import bar_chart
 from portal.analytics.figures import Span
 from portal.analytics.forms import SpanForm
 from portal.analytics.models import RolledDay
-from portal.analytics.services import record_view
+from portal.analytics.services import record_live_view, record_view
 from portal.authz import Role, role_required
 from portal.clock import business_day
 from portal.db import get_session, utcnow
@@ -109,6 +110,25 @@ def behaviour():
 
 def channel_label(channel) -> str:
     return str(CHANNEL_LABELS[channel])
+
+
+@bp.get("/live")
+@role_required(*ANALYSTS)
+def live():
+    """The operations overview; with JavaScript its figures refresh every few seconds (live_panel),
+    without it the page's Refresh link reloads it. The page's view is audited, not each refresh."""
+    session = get_session()
+    record_live_view(session, current_user)
+    return render_template("analytics/live.html", live=live_figures.overview(session, utcnow()))
+
+
+@bp.get("/live/panel")
+@role_required(*ANALYSTS)
+def live_panel():
+    figures_now = live_figures.overview(get_session(), utcnow())
+    response = Response(render_template("analytics/_live_panel.html", live=figures_now))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/<name>.<any(csv, xlsx):kind>")

@@ -51,3 +51,26 @@
   }
   window.setTimeout(poll, 1000);
 })();
+
+// The analytics live overview: swap in fresh figures every few seconds; without this file the page's
+// Refresh link does the same.
+(function () {
+  "use strict";
+  var panel = document.querySelector("[data-live-panel]");
+  if (!panel || !window.fetch) {
+    return;
+  }
+  function poll() {
+    window.fetch(panel.dataset.livePanel, { credentials: "same-origin" })
+      .then(function (response) {
+        if (!response.ok) { throw new Error(response.status); }
+        return response.text();
+      })
+      .then(function (html) {
+        panel.innerHTML = html;
+        window.setTimeout(poll, 5000);
+      })
+      .catch(function () { window.setTimeout(poll, 15000); });
+  }
+  window.setTimeout(poll, 5000);
+})();

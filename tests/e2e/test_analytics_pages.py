@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import select
 
 from portal import create_app
 from portal.accounts.models import User
@@ -62,18 +64,22 @@ def analytics_portal(make_database):
     day = business_day(utcnow())
     _seed(app, day)
     server, base_url = serve(app)
-    yield base_url, day
+    yield base_url, day, app
     stop(server)
     app.extensions["portal.db"].dispose()
 
 
-def test_finance_reads_the_analytics_pages_in_chinese(page, analytics_portal):
-    base_url, day = analytics_portal
+def log_in(page, base_url: str) -> None:
     page.goto(base_url + "/account/login")
     page.get_by_label("手机号码或电子邮箱").fill(FINANCE)
     page.get_by_label("密码", exact=True).fill(PASSWORD)
     page.locator("main form button[type=submit]").click()
     enter_security_code(page, TOTP_SECRET, FINANCE)
+
+
+def test_finance_reads_the_analytics_pages_in_chinese(page, analytics_portal):
+    base_url, day, _app = analytics_portal
+    log_in(page, base_url)
 
     page.get_by_role("navigation", name="主菜单").get_by_role("link", name="数据分析").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("数据分析：使用情况")
@@ -97,3 +103,34 @@ def test_finance_reads_the_analytics_pages_in_chinese(page, analytics_portal):
     with open(download.value.path(), encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.reader(io.StringIO(handle.read())))
     assert rows[0][0] == "渠道" and [row[1] for row in rows[1:]] == ["14", "<10"]
+
+
+def test_the_live_page_receives_a_new_payment_without_a_reload(page, analytics_portal):
+    base_url, _day, app = analytics_portal
+    log_in(page, base_url)
+    page.get_by_role("navigation", name="主菜单").get_by_role("link", name="数据分析").click()
+    page.get_by_role("navigation", name="数据分析").get_by_role("link", name="实时").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("数据分析：实时概况")
+    last_five_minutes = page.locator("[data-live-panel] tbody tr").first.locator("td").first
+    before = last_five_minutes.inner_text()
+    assert_accessible(page)
+    page.evaluate("window.liveMarker = 1")  # gone if the page reloads
+
+    now = utcnow()
+    with app.app_context(), app.extensions["portal.db"].write_transaction() as session:
+        water = session.scalar(select(Agency).where(Agency.code == "water-an"))
+        for n in range(10):
+            person = User(
+                role=Role.RESIDENT,
+                phone=f"1362{1 if page.viewport_size['width'] >= 1280 else 2}{n:06d}",
+                password_hash="x",
+            )
+            session.add(person)
+            session.flush()
+            pay(session, person, now, [(water, 1_234, 0, None)])
+
+    expect(last_five_minutes).not_to_have_text(before, timeout=15_000)
+    # Ten new payers (and the other width's, the server being shared): at least 10, so shown.
+    expect(last_five_minutes).to_have_text(re.compile(r"^[1-9]\d+$"))
+    assert page.evaluate("window.liveMarker") == 1
+    screenshot(page, "analytics-live")

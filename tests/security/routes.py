@@ -217,6 +217,8 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("analytics.adoption", "GET"): Route("/analytics/", FINANCE_STAFF),
     ("analytics.behaviour", "GET"): Route("/analytics/behaviour", FINANCE_STAFF),
     ("analytics.export", "GET"): Route("/analytics/channels.csv", FINANCE_STAFF),
+    ("analytics.live", "GET"): Route("/analytics/live", FINANCE_STAFF),
+    ("analytics.live_panel", "GET"): Route("/analytics/live/panel", FINANCE_STAFF),
     ("reports.settlements", "GET"): Route("/reports/settlements", FINANCE_STAFF),
     ("reports.settle", "POST"): Route(
         "/reports/settlements", "anon:login fin:302 rest:403", {"agency": "{agency}", "day": "{day}"}
