@@ -102,9 +102,41 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("day", "agency_id", "delay_days", name=op.f("pk_analytics_delay_daily")),
     )
+    op.create_table(
+        "analytics_cohorts",
+        sa.Column("cohort_month", sa.Date(), nullable=False),
+        sa.Column("active_month", sa.Date(), nullable=False),
+        sa.Column("payers", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.PrimaryKeyConstraint("cohort_month", "active_month", name=op.f("pk_analytics_cohorts")),
+    )
+    op.create_table(
+        "analytics_campaigns",
+        sa.Column("campaign_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("rolled_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("days", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("payments_during", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("payers_during", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("amount_during_fen", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("payments_before", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("payers_before", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("amount_before_fen", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("uses", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("users", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("cost_fen", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("new_payers", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("kept_month_1", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("kept_month_2", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("kept_month_3", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["campaign_id"], ["campaigns.id"], name=op.f("fk_analytics_campaigns_campaign_id_campaigns")
+        ),
+        sa.PrimaryKeyConstraint("campaign_id", name=op.f("pk_analytics_campaigns")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("analytics_campaigns")
+    op.drop_table("analytics_cohorts")
     op.drop_table("analytics_delay_daily")
     op.drop_table("analytics_agency_daily")
     op.drop_table("analytics_period_payers")

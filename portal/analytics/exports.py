@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 from portal.analytics import figures
 from portal.analytics.figures import Span
 from portal.analytics.privacy import Figure
+from portal.clock import business_day
+from portal.db import utcnow
 from portal.payments.labels import CHANNEL_LABELS
 
 
@@ -143,6 +145,87 @@ def weekdays_table(session: Session, span: Span, locale: str) -> Table:
     )
 
 
+def campaigns_table(session: Session, span: Span, locale: str) -> Table:
+    rows = figures.campaign_rows(session, span, locale)
+    kept = [_("Paid again %(n)d months after", n=n) for n in range(1, 4)]
+    return Table(
+        _("Promotion results"),
+        [
+            _("Campaign"),
+            _("First day"),
+            _("Last day"),
+            _("Days so far"),
+            _("Payments during"),
+            _("Payers during"),
+            _("Amount during"),
+            _("Payments before"),
+            _("Payers before"),
+            _("Amount before"),
+            _("Discounted payments"),
+            _("Cost"),
+            _("New payers"),
+            _("Cost per new payer"),
+            *kept,
+        ],
+        [
+            "text",
+            "date",
+            "date",
+            "count",
+            "count",
+            "count",
+            "money",
+            "count",
+            "count",
+            "money",
+            "count",
+            "money",
+            "count",
+            "money",
+            "count",
+            "count",
+            "count",
+        ],
+        [
+            _cells(
+                r.name,
+                r.starts,
+                r.ends,
+                r.days,
+                r.payments_during,
+                r.payers_during,
+                r.amount_during_fen,
+                r.payments_before,
+                r.payers_before,
+                r.amount_before_fen,
+                r.uses,
+                r.cost_fen,
+                r.new_payers,
+                r.cost_per_new_payer_fen,
+                *r.kept,
+            )
+            for r in rows
+        ],
+    )
+
+
+def cohorts_table(session: Session, span: Span, locale: str) -> Table:
+    rows = figures.cohorts(session, span, business_day(utcnow()))
+    after = [_("Month %(n)d", n=n) for n in range(1, figures.COHORT_MONTHS_AFTER + 1)]
+    return Table(
+        _("Cohorts by month of first payment"),
+        [_("Month of first payment"), _("First-time payers"), *after],
+        ["date", "count", *["count"] * figures.COHORT_MONTHS_AFTER],
+        [_cells(r.month, r.first_payers, *r.kept) for r in rows],
+    )
+
+
+PAGE_OF = {
+    "adoption": "analytics/adoption.html",
+    "campaigns": "analytics/promotions.html",
+    "cohorts": "analytics/promotions.html",
+}
+
 TABLES: dict[str, Callable[[Session, Span, str], Table]] = {
     "adoption": adoption_table,
     "channels": channels_table,
@@ -150,4 +233,6 @@ TABLES: dict[str, Callable[[Session, Span, str], Table]] = {
     "categories": categories_table,
     "hours": hours_table,
     "weekdays": weekdays_table,
+    "campaigns": campaigns_table,
+    "cohorts": cohorts_table,
 }

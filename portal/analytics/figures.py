@@ -17,10 +17,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.agencies.models import Agency, AgencyCategory
-from portal.analytics.models import AdoptionDay, AgencyDay, ChannelDay, DelayDay, HourDay, PeriodPayers
+from portal.analytics.models import (
+    AdoptionDay,
+    AgencyDay,
+    CampaignFigures,
+    ChannelDay,
+    CohortMonth,
+    DelayDay,
+    HourDay,
+    PeriodPayers,
+)
 from portal.analytics.privacy import Figure, count
 from portal.analytics.rollup import month_start, period_end, week_start
+from portal.clock import aware, business_day, day_bounds
 from portal.payments.models import PaymentChannel
+from portal.promotions.models import Campaign
 
 GRAINS = ("day", "week", "month")
 MAX_PERIODS = 400  # rows of one page: over a year by day, over decades by month
@@ -262,3 +273,88 @@ def _time_rows(session: Session, span: Span, key: Callable, labels: list[tuple[i
         payments[key(row)] += row.payments
         residents[key(row)] = max(residents[key(row)], row.residents)
     return [TimeRow(label, Figure(payments[k], residents[k])) for k, label in labels]
+
+
+@dataclass(frozen=True)
+class CampaignRow:
+    name: str
+    starts: date
+    ends: date  # the last day
+    days: int
+    payments_during: Figure
+    payers_during: Figure
+    amount_during_fen: Figure
+    payments_before: Figure
+    payers_before: Figure
+    amount_before_fen: Figure
+    uses: Figure
+    cost_fen: Figure
+    new_payers: Figure
+    cost_per_new_payer_fen: Figure | None  # None: no new payer
+    kept: list[Figure]  # of the new payers, paid again 1, 2, 3 months after their first payment's month
+
+
+def campaign_rows(session: Session, span: Span, locale: str) -> list[CampaignRow]:
+    """Campaigns whose period meets the span, newest first."""
+    since, until = day_bounds(span.start)[0], day_bounds(span.end)[1]
+    found = session.execute(
+        select(Campaign, CampaignFigures)
+        .join(CampaignFigures, CampaignFigures.campaign_id == Campaign.id)
+        .where(Campaign.starts_at < until, Campaign.ends_at > since)
+        .order_by(Campaign.starts_at.desc(), Campaign.id.desc())
+    ).all()
+    rows = []
+    for campaign, row in found:
+        rows.append(
+            CampaignRow(
+                name=campaign.name_zh if locale.startswith("zh") else campaign.name_en,
+                starts=business_day(aware(campaign.starts_at)),
+                ends=business_day(aware(campaign.ends_at) - timedelta(seconds=1)),
+                days=row.days,
+                payments_during=Figure(row.payments_during, row.payers_during),
+                payers_during=count(row.payers_during),
+                amount_during_fen=Figure(row.amount_during_fen, row.payers_during),
+                payments_before=Figure(row.payments_before, row.payers_before),
+                payers_before=count(row.payers_before),
+                amount_before_fen=Figure(row.amount_before_fen, row.payers_before),
+                uses=Figure(row.uses, row.users),
+                cost_fen=Figure(row.cost_fen, row.users),
+                new_payers=count(row.new_payers),
+                cost_per_new_payer_fen=(
+                    Figure(row.cost_fen // row.new_payers, row.new_payers) if row.new_payers else None
+                ),
+                kept=[count(row.kept_month_1), count(row.kept_month_2), count(row.kept_month_3)],
+            )
+        )
+    return rows
+
+
+COHORT_MONTHS_AFTER = 6
+
+
+@dataclass(frozen=True)
+class CohortRow:
+    month: date  # of the first payment
+    first_payers: Figure  # residents whose first payment fell in it
+    kept: list[Figure | None]  # paid in each month after (None: that month has not come yet)
+
+
+def cohorts(session: Session, span: Span, today: date) -> list[CohortRow]:
+    """A row per month of first payment within the span, the months after it as columns."""
+    first, last = month_start(span.start), month_start(span.end)
+    cells = {
+        (row.cohort_month, row.active_month): row.payers
+        for row in session.scalars(
+            select(CohortMonth).where(CohortMonth.cohort_month >= first, CohortMonth.cohort_month <= last)
+        )
+    }
+    rows, month = [], first
+    while month <= last and len(rows) < MAX_PERIODS:
+        kept: list[Figure | None] = []
+        later = month
+        for _ in range(COHORT_MONTHS_AFTER):
+            later = period_end("month", later)
+            kept.append(count(cells.get((month, later), 0)) if later <= today else None)
+        rows.append(CohortRow(month, count(cells.get((month, month), 0)), kept))
+        month = period_end("month", month)
+    return rows

@@ -110,3 +110,39 @@ class HourDay(Base):
     hour: Mapped[int] = mapped_column(primary_key=True)
     payments: Mapped[int] = mapped_column(default=0)
     residents: Mapped[int] = mapped_column(default=0)
+
+
+class CohortMonth(Base):
+    """Residents active in a month by the month of their first payment: the cohort table's cells,
+    written again whenever a day of the active month is rolled up."""
+
+    __tablename__ = "analytics_cohorts"
+
+    cohort_month: Mapped[date] = mapped_column(primary_key=True)  # the first day of the first payment's month
+    active_month: Mapped[date] = mapped_column(primary_key=True)
+    payers: Mapped[int] = mapped_column(default=0)
+
+
+class CampaignFigures(Base):
+    """One campaign against the same number of days before it, the new payers it brought and how many of
+    them paid again in the months after; the worker keeps it while the campaign runs and for the three
+    months after it."""
+
+    __tablename__ = "analytics_campaigns"
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    rolled_at: Mapped[datetime]
+    days: Mapped[int] = mapped_column(default=0)  # of the period so far, and of the period before it
+    payments_during: Mapped[int] = mapped_column(default=0)
+    payers_during: Mapped[int] = mapped_column(default=0)
+    amount_during_fen: Mapped[int] = mapped_column(default=0)
+    payments_before: Mapped[int] = mapped_column(default=0)
+    payers_before: Mapped[int] = mapped_column(default=0)
+    amount_before_fen: Mapped[int] = mapped_column(default=0)
+    uses: Mapped[int] = mapped_column(default=0)  # payments it discounted
+    users: Mapped[int] = mapped_column(default=0)  # residents it discounted
+    cost_fen: Mapped[int] = mapped_column(default=0)  # its discounts, less what refunds gave back
+    new_payers: Mapped[int] = mapped_column(default=0)  # residents whose first payment it discounted
+    kept_month_1: Mapped[int] = mapped_column(default=0)  # of those, paid in the month after the first
+    kept_month_2: Mapped[int] = mapped_column(default=0)
+    kept_month_3: Mapped[int] = mapped_column(default=0)

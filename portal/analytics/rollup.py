@@ -3,9 +3,10 @@
 ``roll_up_day`` deletes the day's rows and writes them again from payments, lines, ledger top-ups,
 accounts and the audit log, in one transaction: re-run for a day, it gives the same rows. The worker's
 scan calls ``keep_up``: today and yesterday every time (payments keep arriving; a payment just before
-midnight is seen after it), every stale day (a refund of one of its payments), and on its first run
-every day since the first payment. What a day costs to roll up grows with that day's payments only; the
-week's and month's distinct payers read that week's and month's payments.
+midnight is seen after it), every stale day (a refund of one of its payments), and the oldest days
+never rolled up since the first payment; then the campaigns still followed (portal.analytics.campaigns).
+What a day costs to roll up grows with that day's payments; the week's and month's distinct payers and
+the month's cohort cells read that week's and month's payments.
 
 Definitions (docs/analytics.md): a payment counts once it moved money (any state but pending), on the
 Beijing day it was paid; a bill was paid late when it carried a late fee; days from issue to payment
@@ -25,6 +26,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
 from portal.accounts.models import User
+from portal.analytics import campaigns
 from portal.analytics.models import (
     AdoptionDay,
     AgencyDay,
@@ -40,6 +42,7 @@ from portal.bills.models import Bill
 from portal.clock import SHANGHAI, aware, business_day, day_bounds
 from portal.db import Database, utcnow
 from portal.payments.models import Payment, PaymentItem, PaymentState
+from portal.promotions.models import Campaign
 from portal.wallet.models import AccountKind, Entry, LedgerAccount, Transfer, TransferKind
 
 log = logging.getLogger("portal.analytics")
@@ -87,6 +90,7 @@ def roll_up_day(session: Session, day: date) -> None:
     _write_agencies(session, day, lines, payer_of)
     _write_hours(session, day, payments)
     _write_period_payers(session, day)
+    campaigns.write_cohorts(session, month_start(day))
     session.execute(update(RolledDay).where(RolledDay.day == day).values(rolled_at=utcnow(), stale=False))
 
 
@@ -329,5 +333,10 @@ def keep_up(database: Database, now: datetime | None = None) -> int:
     for day in due:
         with database.write_transaction() as session:
             roll_up_day(session, day)
-    log.info("analytics: rolled up %d day(s)", len(due))
+    with database.sessionmaker() as session:
+        followed = [campaign.id for campaign in campaigns.campaigns_due(session, now)]
+    for campaign_id in followed:
+        with database.write_transaction() as session:
+            campaigns.roll_up_campaign(session, session.get(Campaign, campaign_id), now)
+    log.info("analytics: rolled up %d day(s) and %d campaign(s)", len(due), len(followed))
     return len(due)

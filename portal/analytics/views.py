@@ -37,11 +37,14 @@ BOM = "\ufeff"  # Excel opens a UTF-8 CSV as UTF-8 only with it
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _span_form() -> tuple[SpanForm, Span | None]:
+def _span_form(default_days: int = 30, default_grain: str = "day") -> tuple[SpanForm, Span | None]:
     """The filter from the query string (the last 30 days, by day, when empty)."""
     today = business_day(utcnow())
-    defaults = {"date_from": (today - timedelta(days=29)).isoformat(), "date_to": today.isoformat()}
-    form = SpanForm(request.args or MultiDict({**defaults, "grain": "day"}))
+    defaults = {
+        "date_from": (today - timedelta(days=default_days - 1)).isoformat(),
+        "date_to": today.isoformat(),
+    }
+    form = SpanForm(request.args or MultiDict({**defaults, "grain": default_grain}))
     if not form.validate():
         return form, None
     return form, Span.of(form.date_from.data, form.date_to.data, form.grain.data)
@@ -112,6 +115,25 @@ def channel_label(channel) -> str:
     return str(CHANNEL_LABELS[channel])
 
 
+@bp.get("/promotions")
+@role_required(*ANALYSTS)
+def promotions():
+    form, span = _span_form(default_days=365, default_grain="month")
+    if span is None:
+        return render_template("analytics/promotions.html", form=form, span=None), 400
+    session = get_session()
+    record_view(session, current_user, "promotions", span)
+    return render_template(
+        "analytics/promotions.html",
+        form=form,
+        span=span,
+        campaigns=figures.campaign_rows(session, span, current_locale()),
+        cohorts=figures.cohorts(session, span, business_day(utcnow())),
+        months_after=range(1, figures.COHORT_MONTHS_AFTER + 1),
+        rolled_at=_last_rolled(),
+    )
+
+
 @bp.get("/live")
 @role_required(*ANALYSTS)
 def live():
@@ -139,7 +161,7 @@ def export(name: str, kind: str):
         abort(404)
     form, span = _span_form()
     if span is None:
-        page = "analytics/adoption.html" if name == "adoption" else "analytics/behaviour.html"
+        page = exports.PAGE_OF.get(name, "analytics/behaviour.html")
         return render_template(page, form=form, rows=None, span=None), 400
     session = get_session()
     record_view(session, current_user, name, span, kind=kind)

@@ -104,6 +104,15 @@ def test_finance_reads_the_analytics_pages_in_chinese(page, analytics_portal):
         rows = list(csv.reader(io.StringIO(handle.read())))
     assert rows[0][0] == "渠道" and [row[1] for row in rows[1:]] == ["14", "<10"]
 
+    page.get_by_role("navigation", name="数据分析").get_by_role("link", name="活动成效").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("数据分析：优惠活动效果")
+    cohort = page.get_by_role("table", name="按首次缴费月份划分的群组").get_by_role(
+        "row", name=day.strftime("%Y-%m")
+    )
+    expect(cohort).to_contain_text("14")  # this month's first-time payers
+    assert_accessible(page)
+    screenshot(page, "analytics-promotions")
+
 
 def test_the_live_page_receives_a_new_payment_without_a_reload(page, analytics_portal):
     base_url, _day, app = analytics_portal

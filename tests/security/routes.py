@@ -218,6 +218,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("analytics.behaviour", "GET"): Route("/analytics/behaviour", FINANCE_STAFF),
     ("analytics.export", "GET"): Route("/analytics/channels.csv", FINANCE_STAFF),
     ("analytics.live", "GET"): Route("/analytics/live", FINANCE_STAFF),
+    ("analytics.promotions", "GET"): Route("/analytics/promotions", FINANCE_STAFF),
     ("analytics.live_panel", "GET"): Route("/analytics/live/panel", FINANCE_STAFF),
     ("reports.settlements", "GET"): Route("/reports/settlements", FINANCE_STAFF),
     ("reports.settle", "POST"): Route(
