@@ -83,7 +83,7 @@ soak: $(VENV)/.installed-dev translations
 
 bench: $(VENV)/.installed-dev translations postgres
 	@.ci/debian-packages $(BENCH_DEBS)
-	@for script in bench/pages.py bench/wallet.py bench/lookup.py bench/payments.py bench/round_trips.py bench/batches.py bench/reports.py; do \
+	@for script in bench/pages.py bench/wallet.py bench/lookup.py bench/payments.py bench/round_trips.py bench/batches.py bench/reports.py bench/analytics.py; do \
 	  echo "== $$script" >&2; $(BIN)/python $$script || exit 1; done
 
 clean:

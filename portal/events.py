@@ -48,6 +48,15 @@ class PaymentRefunded(Event):
 
 
 @dataclass(frozen=True)
+class CounterPaymentOwedBack(Event):
+    """An agency refused a bill paid at a counter: its money waits to be paid back at the hall (no
+    wallet to return it to, no resident to tell)."""
+
+    payment_id: int
+    amount_fen: int
+
+
+@dataclass(frozen=True)
 class PaymentConfirmed(Event):
     """An agency acknowledged one paid bill (the payment line ``item_id``)."""
 

@@ -64,6 +64,7 @@ IN_TRANSACTION = (
     (events.PaymentRefunded, receipts_reactions.payment_refunded),
     (events.PaymentRefunded, notify_reactions.payment_refunded),
     (events.PaymentRefunded, analytics_reactions.payment_refunded),
+    (events.CounterPaymentOwedBack, analytics_reactions.payment_refunded),
     (events.IdentityVerified, wallet_reactions.identity_verified),
     (events.WalletFrozen, notify_reactions.wallet_frozen),
     (events.WalletUnfrozen, notify_reactions.wallet_unfrozen),

@@ -53,6 +53,10 @@ def upgrade() -> None:
         sa.Column("amount_fen", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("refunded_fen", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("residents", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("refund_residents", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "multi_bill_residents", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
         sa.PrimaryKeyConstraint("day", "channel", name=op.f("pk_analytics_channel_daily")),
     )
     op.create_table(
@@ -60,6 +64,7 @@ def upgrade() -> None:
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("rolled_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("stale", sa.Boolean(), nullable=False),
+        sa.Column("stale_marks", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.PrimaryKeyConstraint("day", name=op.f("pk_analytics_days")),
     )
     op.create_table(
@@ -86,6 +91,7 @@ def upgrade() -> None:
         sa.Column("amount_fen", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("residents", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("waited_residents", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("late_residents", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.ForeignKeyConstraint(
             ["agency_id"], ["agencies.id"], name=op.f("fk_analytics_agency_daily_agency_id_agencies")
         ),

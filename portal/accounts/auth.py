@@ -129,6 +129,9 @@ def _load_user(user_id: str) -> User | None:
     return row.user if _still_active(db, row, utcnow()) else None
 
 
+BACKGROUND_POLL_HEADER = "X-Background-Poll"  # sent by static/js/portal.js's pollers
+
+
 def _still_active(db: Session, row: LoginSession, now: datetime) -> bool:
     """Ends a staff session idle for STAFF_IDLE_MINUTES; otherwise notes the activity, once a minute."""
     this_row = LoginSession.id == row.id
@@ -137,6 +140,8 @@ def _still_active(db: Session, row: LoginSession, now: datetime) -> bool:
         _write_quietly(db, update(LoginSession).where(this_row).values(ended_at=now))
         g.idle_session_ended = True
         return False
+    if request.headers.get(BACKGROUND_POLL_HEADER) == "1":
+        return True  # a page polling on its own (the live overview) is no sign of someone at the screen
     if now - row.last_seen_at >= TOUCH_INTERVAL:
         # A parallel request of this browser may have touched it already, or hold the row (PostgreSQL:
         # SKIP LOCKED, so a request never waits for another's commit just to note the time).

@@ -59,7 +59,7 @@ class User(Base):
     locked_until: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
     password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)  # registrations per day
     # Two-factor (TOTP): a secret without totp_enabled_at is an enrolment not yet confirmed with a code.
     # The secret only encrypted, like the ID number (key id + ciphertext); read and write it as totp_secret.
     totp_secret_key: Mapped[str | None] = mapped_column(String(16))

@@ -13,7 +13,9 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from portal.analytics.models import CampaignFigures, CohortMonth
@@ -34,16 +36,20 @@ def months_between(first: date, later: date) -> int:
     return (later.year - first.year) * 12 + later.month - first.month
 
 
-def _first_payments(session: Session, users) -> dict[int, datetime]:
-    """The first payment that moved money of each resident ``users`` (a query of user ids) selects."""
-    rows = session.execute(
-        select(Payment.user_id, func.min(Payment.paid_at))
-        .where(
-            Payment.user_id.in_(users), Payment.state != PaymentState.PENDING, Payment.paid_at.is_not(None)
-        )
-        .group_by(Payment.user_id)
+def first_payments(session: Session, users) -> dict[int, datetime]:
+    """The first payment that moved money (its paid_at is set then) of each resident ``users`` (a query
+    of user ids) selects: one step down the (user_id, paid_at) index per resident, whatever their
+    history holds."""
+    chosen = users.distinct().subquery()
+    first = (
+        select(func.min(Payment.paid_at))
+        .where(Payment.user_id == chosen.c.user_id, Payment.paid_at.is_not(None))
+        .correlate(chosen)
+        .scalar_subquery()
     )
-    return {user: aware(first) for user, first in rows}
+    return {
+        user: aware(at) for user, at in session.execute(select(chosen.c.user_id, first)) if at is not None
+    }
 
 
 def write_cohorts(session: Session, month: date) -> None:
@@ -55,7 +61,7 @@ def write_cohorts(session: Session, month: date) -> None:
         .where(Payment.user_id.is_not(None), Payment.state != PaymentState.PENDING)
         .where(Payment.paid_at >= since, Payment.paid_at < until)
     )
-    cohorts = Counter(month_of(first) for first in _first_payments(session, active).values())
+    cohorts = Counter(month_of(first) for first in first_payments(session, active).values())
     session.execute(delete(CohortMonth).where(CohortMonth.active_month == month))
     if cohorts:
         session.execute(
@@ -65,12 +71,14 @@ def write_cohorts(session: Session, month: date) -> None:
 
 
 def campaigns_due(session: Session, now: datetime) -> list[Campaign]:
-    """Approved campaigns that have started and ended less than FOLLOWED_FOR ago."""
+    """Approved campaigns that have started and ended less than FOLLOWED_FOR ago, and any older one
+    never rolled up (a portal that had campaigns before its analytics)."""
+    never = ~select(CampaignFigures.campaign_id).where(CampaignFigures.campaign_id == Campaign.id).exists()
     return list(
         session.scalars(
             select(Campaign)
             .where(Campaign.state.in_([CampaignState.ACTIVE, CampaignState.ENDED]))
-            .where(Campaign.starts_at <= now, Campaign.ends_at >= now - FOLLOWED_FOR)
+            .where(Campaign.starts_at <= now, or_(Campaign.ends_at >= now - FOLLOWED_FOR, never))
             .order_by(Campaign.id)
         )
     )
@@ -107,7 +115,7 @@ def roll_up_campaign(session: Session, campaign: Campaign, now: datetime) -> Non
     ).all()
     users = {use.user_id for use in uses}
     its_users = select(CampaignUse.user_id).where(CampaignUse.campaign_id == campaign.id)
-    firsts = _first_payments(session, its_users)
+    firsts = first_payments(session, its_users)
     discounted_at = session.execute(
         select(Payment.user_id, Payment.paid_at)
         .join(CampaignUse, CampaignUse.payment_id == Payment.id)
@@ -148,5 +156,10 @@ def roll_up_campaign(session: Session, campaign: Campaign, now: datetime) -> Non
         "new_payers": len(new),
         **{f"kept_month_{n}": len(kept[n]) for n in range(1, KEPT_MONTHS + 1)},
     }
-    session.execute(delete(CampaignFigures).where(CampaignFigures.campaign_id == campaign.id))
-    session.execute(insert(CampaignFigures).values(**values))
+    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = dialect_insert(CampaignFigures).values(**values)
+    session.execute(  # two workers following one campaign: the later one's figures stand
+        statement.on_conflict_do_update(
+            index_elements=["campaign_id"], set_={k: v for k, v in values.items() if k != "campaign_id"}
+        )
+    )

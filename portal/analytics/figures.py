@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal.agencies.models import Agency, AgencyCategory
@@ -147,14 +147,20 @@ class ChannelRow:
 
 
 def channels(session: Session, span: Span) -> list[ChannelRow]:
-    sums: dict[PaymentChannel, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for row in session.scalars(
-        select(ChannelDay).where(ChannelDay.day >= span.start, ChannelDay.day <= span.end)
-    ):
-        cell = sums[row.channel]
-        for name in ("payments", "lines", "multi_bill", "amount_fen", "refunded_fen"):
-            cell[name] += getattr(row, name)
-        cell["residents"] = max(cell["residents"], row.residents)
+    summed = ("payments", "lines", "multi_bill", "amount_fen", "refunded_fen")
+    most = ("residents", "refund_residents", "multi_bill_residents")  # the largest day's, of each
+    found = session.execute(
+        select(
+            ChannelDay.channel,
+            *(func.sum(getattr(ChannelDay, name)) for name in summed),
+            *(func.max(getattr(ChannelDay, name)) for name in most),
+        )
+        .where(ChannelDay.day >= span.start, ChannelDay.day <= span.end)
+        .group_by(ChannelDay.channel)
+    )
+    sums: dict[PaymentChannel, dict[str, int]] = {
+        row[0]: dict(zip((*summed, *most), map(int, row[1:]), strict=True)) for row in found
+    }
     everything = sum(cell["payments"] for cell in sums.values())
     rows = []
     for channel in PaymentChannel:
@@ -171,9 +177,9 @@ def channels(session: Session, span: Span) -> list[ChannelRow]:
                 payments=figure(cell["payments"]),
                 share_percent=figure(round(100 * cell["payments"] / everything) if everything else 0),
                 lines=figure(cell["lines"]),
-                multi_bill=figure(cell["multi_bill"]),
+                multi_bill=Figure(cell["multi_bill"], cell["multi_bill_residents"]),
                 amount_fen=figure(cell["amount_fen"]),
-                refunded_fen=figure(cell["refunded_fen"]),
+                refunded_fen=Figure(cell["refunded_fen"], cell["refund_residents"]),
             )
         )
     return rows
@@ -197,17 +203,32 @@ def punctuality(
     """By agency, then by category."""
     agencies = {agency.id: agency for agency in session.scalars(select(Agency))}
     lines: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for row in session.scalars(
-        select(AgencyDay).where(AgencyDay.day >= span.start, AgencyDay.day <= span.end)
+    for agency_id, total, late, residents, waited, late_residents in session.execute(
+        select(
+            AgencyDay.agency_id,
+            func.sum(AgencyDay.lines),
+            func.sum(AgencyDay.late_lines),
+            func.max(AgencyDay.residents),
+            func.max(AgencyDay.waited_residents),
+            func.max(AgencyDay.late_residents),
+        )
+        .where(AgencyDay.day >= span.start, AgencyDay.day <= span.end)
+        .group_by(AgencyDay.agency_id)
     ):
-        cell = lines[row.agency_id]
-        cell["lines"] += row.lines
-        cell["late"] += row.late_lines
-        cell["residents"] = max(cell["residents"], row.residents)
-        cell["waited"] = max(cell["waited"], row.waited_residents)
+        lines[agency_id] = {
+            "lines": int(total),
+            "late": int(late),
+            "residents": residents,
+            "waited": waited,
+            "late_residents": late_residents,
+        }
     waits: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
-    for row in session.scalars(select(DelayDay).where(DelayDay.day >= span.start, DelayDay.day <= span.end)):
-        waits[row.agency_id][row.delay_days] += row.lines
+    for agency_id, waited_days, count_of in session.execute(
+        select(DelayDay.agency_id, DelayDay.delay_days, func.sum(DelayDay.lines))
+        .where(DelayDay.day >= span.start, DelayDay.day <= span.end)
+        .group_by(DelayDay.agency_id, DelayDay.delay_days)
+    ):
+        waits[agency_id][waited_days] = int(count_of)
 
     def row_of(label: str, ids: list[int]) -> PunctualityRow:
         residents = max((lines[i]["residents"] for i in ids), default=0)
@@ -218,13 +239,14 @@ def punctuality(
             for waited, n in waits[i].items():
                 histogram[waited] += n
         held = max((lines[i]["waited"] for i in ids), default=0)
+        late_by = max((lines[i]["late_residents"] for i in ids), default=0)  # the late rate gives late away
         median = _nearest_rank(histogram, 0.5)
         p90 = _nearest_rank(histogram, 0.9)
         return PunctualityRow(
             label=label,
             lines=Figure(total, residents),
-            late_lines=Figure(late, residents),
-            late_percent=Figure(round(100 * late / total) if total else 0, residents),
+            late_lines=Figure(late, late_by),
+            late_percent=Figure(round(100 * late / total) if total else 0, late_by),
             median_days=None if median is None else Figure(median, held),
             p90_days=None if p90 is None else Figure(p90, held),
         )
@@ -259,19 +281,26 @@ class TimeRow:
 
 
 def by_hour(session: Session, span: Span) -> list[TimeRow]:
-    return _time_rows(session, span, lambda row: row.hour, [(h, f"{h:02d}:00") for h in range(24)])
+    return _time_rows(session, span, HourDay.hour, lambda hour: hour, [(h, f"{h:02d}:00") for h in range(24)])
 
 
 def by_weekday(session: Session, span: Span, names: list[str]) -> list[TimeRow]:
-    return _time_rows(session, span, lambda row: row.day.weekday(), list(enumerate(names)))
+    return _time_rows(session, span, HourDay.day, lambda day: day.weekday(), list(enumerate(names)))
 
 
-def _time_rows(session: Session, span: Span, key: Callable, labels: list[tuple[int, str]]) -> list[TimeRow]:
+def _time_rows(
+    session: Session, span: Span, column, key: Callable, labels: list[tuple[int, str]]
+) -> list[TimeRow]:
+    """Summed by ``column`` in the database (at most a row per day), then folded by ``key``."""
     payments: dict[int, int] = defaultdict(int)
     residents: dict[int, int] = defaultdict(int)
-    for row in session.scalars(select(HourDay).where(HourDay.day >= span.start, HourDay.day <= span.end)):
-        payments[key(row)] += row.payments
-        residents[key(row)] = max(residents[key(row)], row.residents)
+    for value, total, most in session.execute(
+        select(column, func.sum(HourDay.payments), func.max(HourDay.residents))
+        .where(HourDay.day >= span.start, HourDay.day <= span.end)
+        .group_by(column)
+    ):
+        payments[key(value)] += int(total)
+        residents[key(value)] = max(residents[key(value)], most)
     return [TimeRow(label, Figure(payments[k], residents[k])) for k, label in labels]
 
 

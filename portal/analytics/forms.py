@@ -8,6 +8,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
 from portal.analytics.figures import MAX_PERIODS
+from portal.analytics.rollup import week_start
 from portal.reports.forms import DateRangeForm
 
 
@@ -24,10 +25,17 @@ class SpanForm(DateRangeForm):
 
     def validate_grain(self, field) -> None:
         start, end = self.date_from.data, self.date_to.data
-        if field.data == "day" and start and end and (end - start).days >= MAX_PERIODS:
+        if not (start and end) or end < start:
+            return  # the dates' own messages say what is wrong
+        periods = {
+            "day": (end - start).days + 1,
+            "week": (week_start(end) - week_start(start)).days // 7 + 1,
+            "month": (end.year - start.year) * 12 + end.month - start.month + 1,
+        }.get(field.data, 0)
+        if periods > MAX_PERIODS:
             raise ValidationError(
                 _l(
-                    "A page holds at most %(rows)d days: choose weeks or months for a longer range.",
+                    "A page holds at most %(rows)d rows: choose a shorter range or longer periods.",
                     rows=MAX_PERIODS,
                 )
             )

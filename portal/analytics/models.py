@@ -3,8 +3,8 @@
 Every table is keyed by a Beijing day and rebuilt whole for that day from the raw rows, so a roll-up is
 idempotent and can be re-run for any day; the pages read these tables, never the payments, so their cost
 follows the days shown, not the years stored. Each row keeps how many residents its figures come from
-(``residents``), which decides whether a page may show them (portal.analytics.privacy). No row names a
-resident: there are no user ids here.
+(``residents``, and for a figure about some of them, how many those are), which decides whether a page
+may show them (portal.analytics.privacy). No row names a resident: there are no user ids here.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ class RolledDay(Base):
     day: Mapped[date] = mapped_column(primary_key=True)
     rolled_at: Mapped[datetime | None]
     stale: Mapped[bool] = mapped_column(default=True)
+    stale_marks: Mapped[int] = mapped_column(default=0)  # how often marked stale: a roll-up compares it
 
 
 class AdoptionDay(Base):
@@ -73,6 +74,8 @@ class ChannelDay(Base):
     amount_fen: Mapped[int] = mapped_column(default=0)
     refunded_fen: Mapped[int] = mapped_column(default=0)
     residents: Mapped[int] = mapped_column(default=0)  # distinct payers; a counter payment counts as one
+    refund_residents: Mapped[int] = mapped_column(default=0)  # of those, payers refunded something
+    multi_bill_residents: Mapped[int] = mapped_column(default=0)  # payers of a payment of several bills
 
 
 class AgencyDay(Base):
@@ -87,6 +90,7 @@ class AgencyDay(Base):
     amount_fen: Mapped[int] = mapped_column(default=0)
     residents: Mapped[int] = mapped_column(default=0)
     waited_residents: Mapped[int] = mapped_column(default=0)  # of those, payers of bills the portal holds
+    late_residents: Mapped[int] = mapped_column(default=0)  # of those, payers of a bill paid late
 
 
 class DelayDay(Base):

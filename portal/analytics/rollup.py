@@ -20,7 +20,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, distinct, func, insert, select, update
+from sqlalchemy import delete, distinct, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
@@ -48,17 +48,24 @@ from portal.wallet.models import AccountKind, Entry, LedgerAccount, Transfer, Tr
 log = logging.getLogger("portal.analytics")
 DAY_TABLES = (AdoptionDay, ChannelDay, AgencyDay, DelayDay, HourDay)
 MAX_DAYS_PER_SCAN = 31  # a first run over years of history catches up a month per scan
+DAY_LOCK_BASE = 23_000_000_000  # + a day's ordinal: the advisory lock of that day's roll-up
+MONTH_LOCK_BASE = 23_100_000_000  # + the ordinal of a month's first day: its period figures' lock
 
 
 def _moved_money(since: datetime, until: datetime):
     return (Payment.paid_at >= since, Payment.paid_at < until, Payment.state != PaymentState.PENDING)
 
 
-def roll_up_day(session: Session, day: date) -> None:
-    """The day's roll-up rows, written again from the raw rows. The caller commits. The day's row in
-    analytics_days is locked first: two workers rolling up one day take turns."""
-    _upsert(session, RolledDay, {"day": day, "rolled_at": None, "stale": True}, ["day"], update_with=None)
-    session.scalar(select(RolledDay).where(RolledDay.day == day).with_for_update())
+def roll_up_day(session: Session, day: date, periods: bool = True) -> None:
+    """The day's roll-up rows, written again from the raw rows; with ``periods``, its week's and month's
+    distinct payers and its month's cohort cells too. The caller commits.
+
+    Two workers rolling up one day take turns on a transaction-scoped advisory lock (PostgreSQL; SQLite
+    writes one transaction at a time anyway), not on the day's analytics_days row: a refund marks that
+    row stale from inside its own transaction, which must never wait for a roll-up. A refund that
+    commits while the roll-up runs has moved ``stale_marks`` on by its end, so the day stays stale."""
+    _lock(session, DAY_LOCK_BASE + day.toordinal())
+    seen = session.scalar(select(RolledDay.stale_marks).where(RolledDay.day == day)) or 0
     since, until = day_bounds(day)
     for table in DAY_TABLES:
         session.execute(delete(table).where(table.day == day))
@@ -72,9 +79,12 @@ def roll_up_day(session: Session, day: date) -> None:
             Payment.paid_at,
         ).where(*_moved_money(since, until))
     ).all()
+    # Each line carries its payment's payer: under READ COMMITTED a payment committed between the two
+    # statements is in this one only.
     lines = session.execute(
         select(
             PaymentItem.payment_id,
+            Payment.user_id,
             PaymentItem.agency_id,
             PaymentItem.late_fee_fen,
             PaymentItem.amount_fen,
@@ -84,37 +94,54 @@ def roll_up_day(session: Session, day: date) -> None:
         .outerjoin(Bill, (Bill.agency_id == PaymentItem.agency_id) & (Bill.bill_no == PaymentItem.bill_id))
         .where(*_moved_money(since, until))
     ).all()
-    payer_of = {row.id: _payer(row) for row in payments}
     _write_adoption(session, day, since, until, payments)
     _write_channels(session, day, payments, lines)
-    _write_agencies(session, day, lines, payer_of)
+    _write_agencies(session, day, lines)
     _write_hours(session, day, payments)
+    if periods:
+        write_periods(session, day)
+    statement = _dialect_insert(session)(RolledDay).values(
+        day=day, rolled_at=utcnow(), stale=False, stale_marks=0
+    )
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["day"],
+            set_={"rolled_at": statement.excluded.rolled_at, "stale": RolledDay.stale_marks != seen},
+        )
+    )
+
+
+def write_periods(session: Session, day: date) -> None:
+    """The distinct payers of the day's week and month, and its month's cohort cells (two workers
+    writing one month's take turns on its advisory lock)."""
+    _lock(session, MONTH_LOCK_BASE + month_start(day).toordinal())
     _write_period_payers(session, day)
     campaigns.write_cohorts(session, month_start(day))
-    session.execute(update(RolledDay).where(RolledDay.day == day).values(rolled_at=utcnow(), stale=False))
 
 
-def _payer(payment) -> str:
-    """Whom a payment counts as: its resident, or (a counter payment, which has none) itself."""
-    return f"u{payment.user_id}" if payment.user_id is not None else f"p{payment.id}"
+def _lock(session: Session, key: int) -> None:
+    """A transaction-scoped advisory lock on PostgreSQL; SQLite writes one transaction at a time."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(key)))
+
+
+def _dialect_insert(session: Session):
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+def _payer(row) -> str:
+    """Whom a payment (or a line of it) counts as: its resident, or (a counter payment, which has
+    none) the payment itself."""
+    if row.user_id is not None:
+        return f"u{row.user_id}"
+    return f"p{row.payment_id if hasattr(row, 'payment_id') else row.id}"
 
 
 def _write_adoption(session: Session, day: date, since: datetime, until: datetime, payments) -> None:
     residents = [row for row in payments if row.user_id is not None]
     payers = {row.user_id for row in residents}
-    earlier = set()
-    if payers:
-        earlier = set(
-            session.scalars(
-                select(Payment.user_id)
-                .distinct()
-                .where(
-                    Payment.user_id.in_(payers),
-                    Payment.paid_at < since,
-                    Payment.state != PaymentState.PENDING,
-                )
-            )
-        )
+    firsts = campaigns.first_payments(session, select(Payment.user_id).where(Payment.user_id.in_(payers)))
+    first_payers = sum(1 for user in payers if user in firsts and firsts[user] >= since)
     top_ups = session.execute(
         select(Entry.account_id, Entry.amount_fen)
         .join(Transfer, Entry.transfer_id == Transfer.id)
@@ -160,7 +187,7 @@ def _write_adoption(session: Session, day: date, since: datetime, until: datetim
             payments=len(residents),
             payment_fen=sum(row.total_fen - row.refunded_fen for row in residents),
             payers=len(payers),
-            first_payers=len(payers - earlier),
+            first_payers=first_payers,
         )
     )
 
@@ -175,6 +202,8 @@ def _write_channels(session: Session, day: date, payments, lines) -> None:
             "amount_fen": 0,
             "refunded_fen": 0,
             "payers": set(),
+            "refunded": set(),
+            "several": set(),
         }
     )
     for row in payments:
@@ -185,6 +214,10 @@ def _write_channels(session: Session, day: date, payments, lines) -> None:
         cell["amount_fen"] += row.total_fen
         cell["refunded_fen"] += row.refunded_fen
         cell["payers"].add(_payer(row))
+        if row.refunded_fen:
+            cell["refunded"].add(_payer(row))
+        if line_count[row.id] > 1:
+            cell["several"].add(_payer(row))
     _insert(
         session,
         ChannelDay,
@@ -192,28 +225,40 @@ def _write_channels(session: Session, day: date, payments, lines) -> None:
             {
                 "day": day,
                 "channel": channel,
-                **{k: v for k, v in cell.items() if k != "payers"},
+                **{k: v for k, v in cell.items() if not isinstance(v, set)},
                 "residents": len(cell["payers"]),
+                "refund_residents": len(cell["refunded"]),
+                "multi_bill_residents": len(cell["several"]),
             }
             for channel, cell in cells.items()
         ],
     )
 
 
-def _write_agencies(session: Session, day: date, lines, payer_of: dict[int, str]) -> None:
+def _write_agencies(session: Session, day: date, lines) -> None:
     agencies: dict = defaultdict(
-        lambda: {"lines": 0, "late_lines": 0, "amount_fen": 0, "payers": set(), "waited": set()}
+        lambda: {
+            "lines": 0,
+            "late_lines": 0,
+            "amount_fen": 0,
+            "payers": set(),
+            "waited": set(),
+            "late": set(),
+        }
     )
     delays: Counter = Counter()
     for line in lines:
         cell = agencies[line.agency_id]
+        payer = _payer(line)
         cell["lines"] += 1
-        cell["late_lines"] += line.late_fee_fen > 0
         cell["amount_fen"] += line.amount_fen
-        cell["payers"].add(payer_of[line.payment_id])
+        cell["payers"].add(payer)
+        if line.late_fee_fen > 0:
+            cell["late_lines"] += 1
+            cell["late"].add(payer)
         if line.created_at is not None:  # a bill the portal holds: it knows when the bill arrived
             delays[(line.agency_id, max((day - business_day(aware(line.created_at))).days, 0))] += 1
-            cell["waited"].add(payer_of[line.payment_id])
+            cell["waited"].add(payer)
     _insert(
         session,
         AgencyDay,
@@ -226,6 +271,7 @@ def _write_agencies(session: Session, day: date, lines, payer_of: dict[int, str]
                 "amount_fen": c["amount_fen"],
                 "residents": len(c["payers"]),
                 "waited_residents": len(c["waited"]),
+                "late_residents": len(c["late"]),
             }
             for agency, c in agencies.items()
         ],
@@ -290,8 +336,7 @@ def _insert(session: Session, table, rows: list[dict]) -> None:
 
 def _upsert(session: Session, table, values: dict, keys: list[str], update_with: dict | None) -> None:
     """INSERT ... ON CONFLICT: DO NOTHING, or DO UPDATE with ``update_with``."""
-    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = dialect_insert(table).values(**values)
+    statement = _dialect_insert(session)(table).values(**values)
     if update_with is None:
         statement = statement.on_conflict_do_nothing(index_elements=keys)
     else:
@@ -300,10 +345,17 @@ def _upsert(session: Session, table, values: dict, keys: list[str], update_with:
 
 
 def mark_stale(session: Session, days: Iterable[date]) -> None:
-    """Days whose raw rows changed after their roll-up; the next scan rolls them up again."""
+    """Days whose raw rows changed after their roll-up; the next scan rolls them up again. Quick: it
+    never waits for a roll-up of the day (portal.analytics.rollup.roll_up_day)."""
     for day in sorted(set(days)):
-        values = {"day": day, "rolled_at": None, "stale": True}
-        _upsert(session, RolledDay, values, ["day"], update_with={"stale": True})
+        statement = _dialect_insert(session)(RolledDay).values(
+            day=day, rolled_at=None, stale=True, stale_marks=1
+        )
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["day"], set_={"stale": True, "stale_marks": RolledDay.stale_marks + 1}
+            )
+        )
 
 
 def days_due(session: Session, now: datetime) -> list[date]:
@@ -326,17 +378,40 @@ def days_due(session: Session, now: datetime) -> list[date]:
 
 
 def keep_up(database: Database, now: datetime | None = None) -> int:
-    """One transaction per day, so one bad day does not hold back the others. Returns days rolled up."""
+    """One transaction per day, so one bad day does not hold back the others (it is logged and tried
+    again next scan); each week's and month's figures once, after their days; then the campaigns.
+    Returns the days rolled up."""
     now = now or utcnow()
     with database.sessionmaker() as session:
         due = days_due(session, now)
-    for day in due:
-        with database.write_transaction() as session:
-            roll_up_day(session, day)
+    done = [
+        day for day in due if _safely(database, f"day {day}", lambda s, day=day: roll_up_day(s, day, False))
+    ]
+    periods = {}
+    for day in done:  # the last day of each week and each month rolled up stands for it
+        periods[("week", week_start(day))] = day
+        periods[("month", month_start(day))] = day
+    for day in sorted(set(periods.values())):
+        _safely(database, f"periods of {day}", lambda s, day=day: write_periods(s, day))
     with database.sessionmaker() as session:
         followed = [campaign.id for campaign in campaigns.campaigns_due(session, now)]
     for campaign_id in followed:
+        _safely(
+            database,
+            f"campaign {campaign_id}",
+            lambda s, campaign_id=campaign_id: campaigns.roll_up_campaign(
+                s, s.get(Campaign, campaign_id), now
+            ),
+        )
+    log.info("analytics: rolled up %d of %d day(s) and %d campaign(s)", len(done), len(due), len(followed))
+    return len(done)
+
+
+def _safely(database: Database, what: str, work) -> bool:
+    try:
         with database.write_transaction() as session:
-            campaigns.roll_up_campaign(session, session.get(Campaign, campaign_id), now)
-    log.info("analytics: rolled up %d day(s) and %d campaign(s)", len(due), len(followed))
-    return len(due)
+            work(session)
+    except Exception:  # one failing day or campaign must not stop the others; the next scan tries again
+        log.exception("analytics: rolling up %s failed", what)
+        return False
+    return True

@@ -37,17 +37,34 @@ BOM = "\ufeff"  # Excel opens a UTF-8 CSV as UTF-8 only with it
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _span_form(default_days: int = 30, default_grain: str = "day") -> tuple[SpanForm, Span | None]:
-    """The filter from the query string (the last 30 days, by day, when empty)."""
+DEFAULTS = {"promotions": (365, "month"), "campaigns": (365, "month"), "cohorts": (365, "month")}
+
+
+def _span_form(page: str) -> tuple[SpanForm, Span | None]:
+    """The filter from the query string; when it has none, the page's default (the last 30 days by
+    day; promotions: the last year by month)."""
+    days, grain = DEFAULTS.get(page, (30, "day"))
     today = business_day(utcnow())
-    defaults = {
-        "date_from": (today - timedelta(days=default_days - 1)).isoformat(),
-        "date_to": today.isoformat(),
-    }
-    form = SpanForm(request.args or MultiDict({**defaults, "grain": default_grain}))
+    defaults = {"date_from": (today - timedelta(days=days - 1)).isoformat(), "date_to": today.isoformat()}
+    form = SpanForm(request.args or MultiDict({**defaults, "grain": grain}))
     if not form.validate():
         return form, None
     return form, Span.of(form.date_from.data, form.date_to.data, form.grain.data)
+
+
+def _page(template: str, form: SpanForm, status: int = 200, **context):
+    """A page with its links to the other pages and its downloads built from the checked filter only
+    (never from the query string as sent: a stray key there is no argument of ours)."""
+    link_args = {}
+    if not form.errors and form.date_from.data and form.date_to.data:
+        link_args = {
+            "date_from": form.date_from.data.isoformat(),
+            "date_to": form.date_to.data.isoformat(),
+            "grain": form.grain.data,
+        }
+    context.setdefault("span", None)
+    html = render_template(template, form=form, link_args=link_args, rolled_at=_last_rolled(), **context)
+    return html, status
 
 
 def _last_rolled():
@@ -55,28 +72,37 @@ def _last_rolled():
     return get_session().scalar(select(func.max(RolledDay.rolled_at)))
 
 
+def _viewed(page: str, span: Span, answer):
+    """The view in the audit log once the page is built: the audit chain's lock is then held only for
+    the append and the commit."""
+    record_view(get_session(), current_user, page, span)
+    return answer
+
+
 @bp.get("/")
 @role_required(*ANALYSTS)
 def adoption():
-    form, span = _span_form()
+    form, span = _span_form("adoption")
     if span is None:
-        return render_template("analytics/adoption.html", form=form, rows=None), 400
-    session = get_session()
-    record_view(session, current_user, "adoption", span)
-    rows = figures.adoption(session, span)
-    return render_template(
-        "analytics/adoption.html", form=form, span=span, rows=rows, rolled_at=_last_rolled()
+        return _page("analytics/adoption.html", form, 400, rows=None)
+    rows = figures.adoption(get_session(), span)
+    dates = {"start": span.start.isoformat(), "end": span.end.isoformat()}
+    chart = bar_chart(
+        _("Residents' bill payments per period, from %(start)s to %(end)s.", **dates),
+        [(row.start.isoformat(), row.payments) for row in rows],
+    )
+    return _viewed(
+        "adoption", span, _page("analytics/adoption.html", form, span=span, rows=rows, chart=chart)
     )
 
 
 @bp.get("/behaviour")
 @role_required(*ANALYSTS)
 def behaviour():
-    form, span = _span_form()
+    form, span = _span_form("behaviour")
     if span is None:
-        return render_template("analytics/behaviour.html", form=form, span=None), 400
+        return _page("analytics/behaviour.html", form, 400)
     session = get_session()
-    record_view(session, current_user, "behaviour", span)
     by_agency, by_category = figures.punctuality(session, span, current_locale())
     channels = figures.channels(session, span)
     hours = figures.by_hour(session, span)
@@ -96,9 +122,9 @@ def behaviour():
             [(row.label, row.payments) for row in weekdays],
         ),
     }
-    return render_template(
+    page = _page(
         "analytics/behaviour.html",
-        form=form,
+        form,
         span=span,
         channels=channels,
         by_agency=by_agency,
@@ -107,8 +133,8 @@ def behaviour():
         weekdays=weekdays,
         charts=charts,
         channel_label=channel_label,
-        rolled_at=_last_rolled(),
     )
+    return _viewed("behaviour", span, page)
 
 
 def channel_label(channel) -> str:
@@ -118,20 +144,19 @@ def channel_label(channel) -> str:
 @bp.get("/promotions")
 @role_required(*ANALYSTS)
 def promotions():
-    form, span = _span_form(default_days=365, default_grain="month")
+    form, span = _span_form("promotions")
     if span is None:
-        return render_template("analytics/promotions.html", form=form, span=None), 400
+        return _page("analytics/promotions.html", form, 400)
     session = get_session()
-    record_view(session, current_user, "promotions", span)
-    return render_template(
+    page = _page(
         "analytics/promotions.html",
-        form=form,
+        form,
         span=span,
         campaigns=figures.campaign_rows(session, span, current_locale()),
         cohorts=figures.cohorts(session, span, business_day(utcnow())),
         months_after=range(1, figures.COHORT_MONTHS_AFTER + 1),
-        rolled_at=_last_rolled(),
     )
+    return _viewed("promotions", span, page)
 
 
 @bp.get("/live")
@@ -139,9 +164,11 @@ def promotions():
 def live():
     """The operations overview; with JavaScript its figures refresh every few seconds (live_panel),
     without it the page's Refresh link reloads it. The page's view is audited, not each refresh."""
-    session = get_session()
-    record_live_view(session, current_user)
-    return render_template("analytics/live.html", live=live_figures.overview(session, utcnow()))
+    html = render_template(
+        "analytics/live.html", live=live_figures.overview(get_session(), utcnow()), link_args={}
+    )
+    record_live_view(get_session(), current_user)
+    return html
 
 
 @bp.get("/live/panel")
@@ -159,23 +186,26 @@ def export(name: str, kind: str):
     build = exports.TABLES.get(name)
     if build is None:
         abort(404)
-    form, span = _span_form()
+    form, span = _span_form(name)
     if span is None:
-        page = exports.PAGE_OF.get(name, "analytics/behaviour.html")
-        return render_template(page, form=form, rows=None, span=None), 400
+        return _page(exports.PAGE_OF.get(name, "analytics/behaviour.html"), form, 400, rows=None)
     session = get_session()
-    record_view(session, current_user, name, span, kind=kind)
     table = build(session, span, current_locale())
     file_name = f"analytics_{name}_{span.start.isoformat()}_{span.end.isoformat()}_{span.grain}.{kind}"
     if kind == "csv":
         response = Response(_csv(table), mimetype="text/csv")
         response.headers["Content-Disposition"] = f'attachment; filename="{file_name}"'
-        return response
-    handle, path = tempfile.mkstemp(suffix=".xlsx")
-    os.close(handle)
-    write_workbook(path, table.title, table.headers, table.kinds, table.rows)
-    response = send_file(path, mimetype=XLSX_MIME, as_attachment=True, download_name=file_name)
-    response.call_on_close(lambda: os.unlink(path))
+    else:
+        handle, path = tempfile.mkstemp(suffix=".xlsx")
+        os.close(handle)
+        try:
+            write_workbook(path, table.title, table.headers, table.kinds, table.rows)
+        except BaseException:
+            os.unlink(path)
+            raise
+        response = send_file(path, mimetype=XLSX_MIME, as_attachment=True, download_name=file_name)
+        response.call_on_close(lambda: os.unlink(path))
+    record_view(session, current_user, name, span, kind=kind)
     return response
 
 

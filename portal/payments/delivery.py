@@ -115,6 +115,7 @@ def _owe_back_at_counter(
     )
     item.refunded_fen += left
     payment.refunded_fen += left
+    events.publish(session, events.CounterPaymentOwedBack(payment.id, left))
     record(
         session,
         "worker",

@@ -54,6 +54,8 @@ class Payment(Base):
             postgresql_where=text("user_id IS NULL"),
             sqlite_where=text("user_id IS NULL"),
         ),
+        # A resident's first payment is one index step away (analytics: first-time payers, cohorts).
+        Index("ix_payments_user_id_paid_at", "user_id", "paid_at"),
         CheckConstraint("total_fen > 0", name="total_positive"),
         CheckConstraint("refunded_fen >= 0 AND refunded_fen <= total_fen", name="refund_within_total"),
         CheckConstraint("discount_fen >= 0 AND discount_fen < total_fen", name="discount_below_total"),
@@ -127,7 +129,7 @@ class PaymentItem(Base):
     state: Mapped[ItemState] = mapped_column(string_enum(ItemState, "payment_item_state"))
     agency_reference: Mapped[str] = mapped_column(String(64), default="")
     agency_amount_fen: Mapped[int | None]  # what the agency says it received; reconciliation compares
-    confirmed_at: Mapped[datetime | None]
+    confirmed_at: Mapped[datetime | None] = mapped_column(index=True)  # the live page's confirmation lag
     refunded_fen: Mapped[int] = mapped_column(default=0)
 
     payment: Mapped[Payment] = relationship(back_populates="items")

@@ -52,8 +52,9 @@
   window.setTimeout(poll, 1000);
 })();
 
-// The analytics live overview: swap in fresh figures every few seconds; without this file the page's
-// Refresh link does the same.
+// The analytics live overview: swap in fresh figures every few seconds while the tab is shown; without
+// this file the page's Refresh link does the same. The polls say they are polls, so they keep no staff
+// session alive; once the session has ended (the panel answers with the login page), reload the page.
 (function () {
   "use strict";
   var panel = document.querySelector("[data-live-panel]");
@@ -61,14 +62,24 @@
     return;
   }
   function poll() {
-    window.fetch(panel.dataset.livePanel, { credentials: "same-origin" })
+    if (document.hidden) {
+      window.setTimeout(poll, 5000);
+      return;
+    }
+    window.fetch(panel.dataset.livePanel, { credentials: "same-origin", headers: { "X-Background-Poll": "1" } })
       .then(function (response) {
+        if (response.redirected) {
+          window.location.reload();
+          return null;
+        }
         if (!response.ok) { throw new Error(response.status); }
         return response.text();
       })
       .then(function (html) {
-        panel.innerHTML = html;
-        window.setTimeout(poll, 5000);
+        if (html !== null) {
+          panel.innerHTML = html;
+          window.setTimeout(poll, 5000);
+        }
       })
       .catch(function () { window.setTimeout(poll, 15000); });
   }

@@ -60,6 +60,7 @@ def test_finance_sees_adoption_and_behaviour_without_anyone_singled_out(app, db,
     assert adoption.status_code == 200
     html = adoption.get_data(as_text=True)
     assert "¥120.00" in html and ">12<" in html  # 12 payments of ¥10 by 12 active payers
+    assert "<svg" in html and "Residents&#39; bill payments per period" in html
     behaviour = client.get(f"/analytics/behaviour?{query}").get_data(as_text=True)
     assert "Service hall counter" in behaviour and "&lt;10" in behaviour  # one counter payer: withheld
     assert "<svg" in behaviour and "<table" in behaviour
@@ -112,7 +113,9 @@ def test_a_bad_range_is_told_on_the_page(app, db):
     answer = client.get("/analytics/?date_from=2026-01-10&date_to=2026-01-01&grain=day")
     assert answer.status_code == 400 and "on or after the start date" in answer.get_data(as_text=True)
     too_long = client.get("/analytics/behaviour?date_from=2024-01-01&date_to=2026-01-01&grain=day")
-    assert too_long.status_code == 400 and "choose weeks or months" in too_long.get_data(as_text=True)
+    assert too_long.status_code == 400 and "choose a shorter range or longer periods" in too_long.get_data(
+        as_text=True
+    )
     by_month = client.get("/analytics/behaviour?date_from=2024-01-01&date_to=2026-01-01&grain=month")
     assert by_month.status_code == 200
     assert client.get("/analytics/?grain=year&date_from=x").status_code == 400
@@ -133,3 +136,33 @@ def test_a_refund_after_the_roll_up_corrects_its_day(app, client, db, paid):  # 
         worker.scan(app.extensions["portal.db"])
     db.expire_all()
     assert db.get(ChannelDay, (day, PaymentChannel.WEB)).refunded_fen == before + 1_000
+
+
+@pytest.mark.parametrize(
+    "stray", ["name=x", "kind=x", "endpoint=x", "_method=POST", "_external=1", "_anchor=x"]
+)
+def test_a_stray_query_key_is_no_argument_of_the_links(app, db, day, stray):
+    client, _staff = staff_client(app, FinanceFactory)
+    query = f"date_from={day.isoformat()}&date_to={day.isoformat()}&grain=day&{stray}"
+    for path in ("/analytics/", "/analytics/behaviour", "/analytics/promotions", "/analytics/live"):
+        answer = client.get(f"{path}?{query}")
+        assert answer.status_code == 200, (path, stray)
+        assert "http://" not in answer.get_data(as_text=True).split("<main", 1)[-1]  # links stay relative
+    assert client.get(f"/analytics/channels.csv?{query}").status_code == 200
+    assert client.get(f"/analytics/?{stray}").status_code == 400  # no dates: told so, not a 500
+
+
+def test_the_live_panels_polls_keep_no_staff_session_alive(app, db):
+    from portal.accounts.models import LoginSession
+
+    client, staff = staff_client(app, FinanceFactory)
+    session_row = db.scalar(sa.select(LoginSession).where(LoginSession.user_id == staff.id))
+    earlier = utcnow() - timedelta(minutes=5)
+    session_row.last_seen_at = earlier
+    db.flush()
+    assert client.get("/analytics/live/panel", headers={"X-Background-Poll": "1"}).status_code == 200
+    db.expire_all()
+    assert abs((aware(db.get(LoginSession, session_row.id).last_seen_at) - earlier).total_seconds()) < 1
+    assert client.get("/analytics/live/panel").status_code == 200  # someone at the screen: noted
+    db.expire_all()
+    assert aware(db.get(LoginSession, session_row.id).last_seen_at) > earlier + timedelta(minutes=4)

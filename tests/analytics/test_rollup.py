@@ -141,6 +141,9 @@ def test_a_day_rolled_up_gives_the_figures_computed_by_hand(app, db, day, city):
     assert (water_row.lines.value, water_row.late_percent.value) == (16, 6)  # 1 of 16, rounded
     assert (water_row.median_days.value, water_row.p90_days.value) == (2, 5)  # of 2,2,2,2,2,2,5,5,5,5,5
     assert water_row.median_days.shown and not next(r for r in by_agency if r is not water_row).lines.shown
+    assert (
+        water_row.lines.shown and not water_row.late_percent.shown
+    )  # one resident paid late: it gives them away
     assert [row.lines.value for row in by_category] == [16, 1]  # water, then traffic (the categories' order)
 
 
@@ -200,3 +203,26 @@ def test_a_nought_from_no_one_is_shown_and_one_resident_is_not():
     from portal.analytics.privacy import Figure
 
     assert Figure(0, 0).cell() == 0 and Figure(0, 3).cell() == "<10" and Figure(5, 1).cell() == "<10"
+
+
+def test_a_refund_during_the_roll_up_leaves_the_day_stale(app, db, day, monkeypatch):
+    """The roll-up read the day before the refund's mark: the next scan must roll it up again."""
+    water = AgencyFactory(code="an-stale", category=AgencyCategory.WATER)
+    pay(db, UserFactory(), beijing(day, 10), [(water, 1_000, 0, None)])
+    write_hours = rollup._write_hours
+
+    def marked_meanwhile(session, *args):
+        write_hours(session, *args)
+        rollup.mark_stale(session, [day])  # as a refund committing while the roll-up runs
+
+    with app.app_context():
+        rollup.roll_up_day(db, day)
+        assert db.get(RolledDay, day).stale is False
+        monkeypatch.setattr(rollup, "_write_hours", marked_meanwhile)
+        rollup.roll_up_day(db, day)
+        db.expire_all()
+        assert db.get(RolledDay, day).stale is True
+        monkeypatch.undo()
+        rollup.roll_up_day(db, day)
+    db.expire_all()
+    assert db.get(RolledDay, day).stale is False

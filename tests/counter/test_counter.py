@@ -13,6 +13,7 @@ from pypdf import PdfReader
 
 from portal.accounts.models import User
 from portal.agencies.base import Ack
+from portal.analytics.models import RolledDay
 from portal.authz import Role
 from portal.bills import services as bill_services
 from portal.clock import aware, business_day
@@ -320,6 +321,7 @@ def test_a_counter_payment_the_agency_refuses_is_owed_back_not_sent_to_a_wallet(
     day = business_day(aware(payment.paid_at)).isoformat()
     page = finance.get(f"/reports/reconciliation?date_from={day}&date_to={day}").get_data(as_text=True)
     assert "owed back to the payer" in page and payment.reference in page and "¥20.00" in page
+    assert db.get(RolledDay, business_day(aware(payment.paid_at))).stale  # the analytics roll it up again
 
 
 def test_the_longest_form_key_fits_the_payments_key_and_a_resend_records_once(app, client, db, cashier):
