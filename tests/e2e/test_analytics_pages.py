@@ -81,7 +81,8 @@ def test_finance_reads_the_analytics_pages_in_chinese(page, analytics_portal):
     base_url, day, _app = analytics_portal
     log_in(page, base_url)
 
-    page.get_by_role("navigation", name="主菜单").get_by_role("link", name="数据分析").click()
+    page.get_by_role("navigation", name="主菜单").get_by_role("link", name="报表").click()
+    page.get_by_role("navigation", name="报表").get_by_role("link", name="数据分析").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("数据分析：使用情况")
     today = page.get_by_role("row", name=day.isoformat())
     expect(today).to_contain_text("¥350.00")  # 14 payments of ¥25 by residents
@@ -117,7 +118,8 @@ def test_finance_reads_the_analytics_pages_in_chinese(page, analytics_portal):
 def test_the_live_page_receives_a_new_payment_without_a_reload(page, analytics_portal):
     base_url, _day, app = analytics_portal
     log_in(page, base_url)
-    page.get_by_role("navigation", name="主菜单").get_by_role("link", name="数据分析").click()
+    page.get_by_role("navigation", name="主菜单").get_by_role("link", name="报表").click()
+    page.get_by_role("navigation", name="报表").get_by_role("link", name="数据分析").click()
     page.get_by_role("navigation", name="数据分析").get_by_role("link", name="实时").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("数据分析：实时概况")
     last_five_minutes = page.locator("[data-live-panel] tbody tr").first.locator("td").first
