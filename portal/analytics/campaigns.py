@@ -102,9 +102,12 @@ def _period_figures(session: Session, since: datetime, until: datetime) -> tuple
 
 
 def roll_up_campaign(session: Session, campaign: Campaign, now: datetime) -> None:
-    start, end = aware(campaign.starts_at), min(aware(campaign.ends_at), now)
+    # Whole Beijing days: from its first day to its last, or to today, or to the day it was stopped.
+    first_day = business_day(aware(campaign.starts_at))
+    last_day = min(business_day(aware(campaign.ends_at) - timedelta(seconds=1)), business_day(now))
     if campaign.ended_at is not None:
-        end = min(end, aware(campaign.ended_at))
+        last_day = min(last_day, business_day(aware(campaign.ended_at)))
+    start, end = day_bounds(first_day)[0], day_bounds(last_day)[1]
     length = max(end - start, timedelta(0))
     during = _period_figures(session, start, end)
     before = _period_figures(session, start - length, start)

@@ -147,7 +147,7 @@ def weekdays_table(session: Session, span: Span, locale: str) -> Table:
 
 def campaigns_table(session: Session, span: Span, locale: str) -> Table:
     rows = figures.campaign_rows(session, span, locale)
-    kept = [_("Paid again %(n)d months after", n=n) for n in range(1, 4)]
+    kept = [_("Paid again in month %(n)d after", n=n) for n in range(1, 4)]
     return Table(
         _("Promotion results"),
         [
@@ -213,7 +213,7 @@ def cohorts_table(session: Session, span: Span, locale: str) -> Table:
     rows = figures.cohorts(session, span, business_day(utcnow()))
     after = [_("Month %(n)d", n=n) for n in range(1, figures.COHORT_MONTHS_AFTER + 1)]
     return Table(
-        _("Cohorts by month of first payment"),
+        _("Cohorts"),  # the sheet's name: Excel keeps 31 characters of it
         [_("Month of first payment"), _("First-time payers"), *after],
         ["date", "count", *["count"] * figures.COHORT_MONTHS_AFTER],
         [_cells(r.month, r.first_payers, *r.kept) for r in rows],

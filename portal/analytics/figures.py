@@ -30,6 +30,7 @@ from portal.analytics.models import (
 from portal.analytics.privacy import Figure, count
 from portal.analytics.rollup import month_start, period_end, week_start
 from portal.clock import aware, business_day, day_bounds
+from portal.db import utcnow
 from portal.payments.models import PaymentChannel
 from portal.promotions.models import Campaign
 
@@ -320,7 +321,7 @@ class CampaignRow:
     cost_fen: Figure
     new_payers: Figure
     cost_per_new_payer_fen: Figure | None  # None: no new payer
-    kept: list[Figure]  # of the new payers, paid again 1, 2, 3 months after their first payment's month
+    kept: list[Figure | None]  # of the new payers, paid again 1, 2, 3 months after (None: not come yet)
 
 
 def campaign_rows(session: Session, span: Span, locale: str) -> list[CampaignRow]:
@@ -333,11 +334,13 @@ def campaign_rows(session: Session, span: Span, locale: str) -> list[CampaignRow
         .order_by(Campaign.starts_at.desc(), Campaign.id.desc())
     ).all()
     rows = []
+    today = business_day(utcnow())
     for campaign, row in found:
+        starts = business_day(aware(campaign.starts_at))
         rows.append(
             CampaignRow(
                 name=campaign.name_zh if locale.startswith("zh") else campaign.name_en,
-                starts=business_day(aware(campaign.starts_at)),
+                starts=starts,
                 ends=business_day(aware(campaign.ends_at) - timedelta(seconds=1)),
                 days=row.days,
                 payments_during=Figure(row.payments_during, row.payers_during),
@@ -352,7 +355,12 @@ def campaign_rows(session: Session, span: Span, locale: str) -> list[CampaignRow
                 cost_per_new_payer_fen=(
                     Figure(row.cost_fen // row.new_payers, row.new_payers) if row.new_payers else None
                 ),
-                kept=[count(row.kept_month_1), count(row.kept_month_2), count(row.kept_month_3)],
+                kept=[
+                    count(value)
+                    if period_end("month", months_on(month_start(starts), n - 1)) <= today
+                    else None
+                    for n, value in enumerate((row.kept_month_1, row.kept_month_2, row.kept_month_3), start=1)
+                ],
             )
         )
     return rows
@@ -366,6 +374,12 @@ class CohortRow:
     month: date  # of the first payment
     first_payers: Figure  # residents whose first payment fell in it
     kept: list[Figure | None]  # paid in each month after (None: that month has not come yet)
+
+
+def months_on(month: date, n: int) -> date:
+    for _ in range(n):
+        month = period_end("month", month)
+    return month
 
 
 def cohorts(session: Session, span: Span, today: date) -> list[CohortRow]:

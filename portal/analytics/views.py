@@ -23,11 +23,12 @@ from portal.analytics.forms import SpanForm
 from portal.analytics.models import RolledDay
 from portal.analytics.services import record_live_view, record_view
 from portal.authz import Role, role_required
-from portal.clock import business_day
+from portal.clock import SHANGHAI, aware, business_day
 from portal.db import get_session, utcnow
 from portal.i18n import current_locale
 from portal.money import plain_yuan
 from portal.payments.labels import CHANNEL_LABELS
+from portal.reports.forms import DateRangeForm
 from portal.reports.xlsx import write_workbook
 from portal.sql import safe_text
 
@@ -38,6 +39,7 @@ XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 DEFAULTS = {"promotions": (365, "month"), "campaigns": (365, "month"), "cohorts": (365, "month")}
+PER_PERIOD = ("adoption",)  # the pages (and tables) with a row per day, week or month
 
 
 def _span_form(page: str) -> tuple[SpanForm, Span | None]:
@@ -46,22 +48,25 @@ def _span_form(page: str) -> tuple[SpanForm, Span | None]:
     days, grain = DEFAULTS.get(page, (30, "day"))
     today = business_day(utcnow())
     defaults = {"date_from": (today - timedelta(days=days - 1)).isoformat(), "date_to": today.isoformat()}
+    if page not in PER_PERIOD:  # one table for the whole range: no period to choose
+        form = DateRangeForm(request.args or MultiDict(defaults))
+        if not form.validate():
+            return form, None
+        return form, Span.of(form.date_from.data, form.date_to.data, "day")
     form = SpanForm(request.args or MultiDict({**defaults, "grain": grain}))
     if not form.validate():
         return form, None
     return form, Span.of(form.date_from.data, form.date_to.data, form.grain.data)
 
 
-def _page(template: str, form: SpanForm, status: int = 200, **context):
+def _page(template: str, form: DateRangeForm, status: int = 200, **context):
     """A page with its links to the other pages and its downloads built from the checked filter only
     (never from the query string as sent: a stray key there is no argument of ours)."""
     link_args = {}
     if not form.errors and form.date_from.data and form.date_to.data:
-        link_args = {
-            "date_from": form.date_from.data.isoformat(),
-            "date_to": form.date_to.data.isoformat(),
-            "grain": form.grain.data,
-        }
+        link_args = {"date_from": form.date_from.data.isoformat(), "date_to": form.date_to.data.isoformat()}
+        if hasattr(form, "grain"):
+            link_args["grain"] = form.grain.data
     context.setdefault("span", None)
     html = render_template(template, form=form, link_args=link_args, rolled_at=_last_rolled(), **context)
     return html, status
@@ -137,6 +142,11 @@ def behaviour():
     return _viewed("behaviour", span, page)
 
 
+def beijing_seconds(moment) -> str:
+    """The live panel's time to the second: it changes at every refresh."""
+    return aware(moment).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def channel_label(channel) -> str:
     return str(CHANNEL_LABELS[channel])
 
@@ -164,8 +174,9 @@ def promotions():
 def live():
     """The operations overview; with JavaScript its figures refresh every few seconds (live_panel),
     without it the page's Refresh link reloads it. The page's view is audited, not each refresh."""
+    figures_now = live_figures.overview(get_session(), utcnow())
     html = render_template(
-        "analytics/live.html", live=live_figures.overview(get_session(), utcnow()), link_args={}
+        "analytics/live.html", live=figures_now, link_args={}, beijing_seconds=beijing_seconds
     )
     record_live_view(get_session(), current_user)
     return html
@@ -175,7 +186,9 @@ def live():
 @role_required(*ANALYSTS)
 def live_panel():
     figures_now = live_figures.overview(get_session(), utcnow())
-    response = Response(render_template("analytics/_live_panel.html", live=figures_now))
+    response = Response(
+        render_template("analytics/_live_panel.html", live=figures_now, beijing_seconds=beijing_seconds)
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -191,7 +204,8 @@ def export(name: str, kind: str):
         return _page(exports.PAGE_OF.get(name, "analytics/behaviour.html"), form, 400, rows=None)
     session = get_session()
     table = build(session, span, current_locale())
-    file_name = f"analytics_{name}_{span.start.isoformat()}_{span.end.isoformat()}_{span.grain}.{kind}"
+    by = f"_{span.grain}" if name in PER_PERIOD else ""
+    file_name = f"analytics_{name}_{span.start.isoformat()}_{span.end.isoformat()}{by}.{kind}"
     if kind == "csv":
         response = Response(_csv(table), mimetype="text/csv")
         response.headers["Content-Disposition"] = f'attachment; filename="{file_name}"'

@@ -17,7 +17,7 @@ from portal.money import plain_yuan
 EXCEL_EPOCH = date(1899, 12, 30)  # day 0 of Excel's 1900 date system (with its leap-year quirk)
 BATCH_ROWS = 1000
 STYLE = {"date": 1, "money": 2, "header": 3}  # indexes into cellXfs below
-WIDTHS = {"date": 11, "money": 12, "text": 18, "count": 10}
+WIDTHS = {"date": 11, "money": 14, "text": 18, "count": 16}
 # XML 1.0 cannot hold these characters: they are written as U+FFFD, the replacement character.
 _UNWRITABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 

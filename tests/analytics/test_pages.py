@@ -112,7 +112,7 @@ def test_a_bad_range_is_told_on_the_page(app, db):
     client, _staff = staff_client(app, FinanceFactory)
     answer = client.get("/analytics/?date_from=2026-01-10&date_to=2026-01-01&grain=day")
     assert answer.status_code == 400 and "on or after the start date" in answer.get_data(as_text=True)
-    too_long = client.get("/analytics/behaviour?date_from=2024-01-01&date_to=2026-01-01&grain=day")
+    too_long = client.get("/analytics/?date_from=2024-01-01&date_to=2026-01-01&grain=day")
     assert too_long.status_code == 400 and "choose a shorter range or longer periods" in too_long.get_data(
         as_text=True
     )

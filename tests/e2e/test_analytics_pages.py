@@ -91,7 +91,7 @@ def test_finance_reads_the_analytics_pages_in_chinese(page, analytics_portal):
     screenshot(page, "analytics-adoption")
 
     page.get_by_role("navigation", name="数据分析").get_by_role("link", name="缴费行为").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("数据分析：居民缴费方式")
+    expect(page.get_by_role("heading", level=1)).to_have_text("数据分析：缴费行为")
     mix = page.get_by_role("table", name="渠道构成")
     expect(mix.get_by_role("row", name="平台")).to_contain_text("14")
     expect(mix.get_by_role("row", name="服务大厅窗口")).to_contain_text("<10")  # two counter payers
@@ -106,7 +106,7 @@ def test_finance_reads_the_analytics_pages_in_chinese(page, analytics_portal):
     assert rows[0][0] == "渠道" and [row[1] for row in rows[1:]] == ["14", "<10"]
 
     page.get_by_role("navigation", name="数据分析").get_by_role("link", name="活动成效").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("数据分析：优惠活动效果")
+    expect(page.get_by_role("heading", level=1)).to_have_text("数据分析：活动成效")
     cohort = page.get_by_role("table", name="按首次缴费月份划分的群组").get_by_role(
         "row", name=day.strftime("%Y-%m")
     )
