@@ -12,6 +12,7 @@ from datetime import timedelta
 from flask import Blueprint, Response, abort, render_template, request, send_file
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
@@ -142,9 +143,13 @@ def behaviour():
     return _viewed("behaviour", span, page)
 
 
-def beijing_seconds(moment) -> str:
-    """The live panel's time to the second: it changes at every refresh."""
-    return aware(moment).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
+def beijing_seconds(moment) -> Markup:
+    """The live panel's time to the second (it changes at every refresh), marked as the moment the
+    page was made: ``data-rendered-at``."""
+    local = aware(moment).astimezone(SHANGHAI)
+    return Markup('<time data-rendered-at datetime="{}">{}</time>').format(
+        local.isoformat(timespec="seconds"), local.strftime("%Y-%m-%d %H:%M:%S")
+    )
 
 
 def channel_label(channel) -> str:

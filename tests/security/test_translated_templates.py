@@ -14,6 +14,7 @@ from tests.security.routes import ROLES, ROUTES
 
 # What differs between any two renders of a form: its CSRF token and a fresh idempotency key.
 PER_RENDER = re.compile(r'name="([\w-]*(?:csrf_token|idempotency_key))"([^>]*)value="[^"]*"')
+RENDERED_AT = re.compile(r"<time data-rendered-at[^>]*>[^<]*</time>")  # the moment a page was made
 
 
 def _pages(world, role: str) -> list[str]:
@@ -25,7 +26,7 @@ def _pages(world, role: str) -> list[str]:
 
 
 def _same_form(page: str) -> str:
-    return PER_RENDER.sub(r'name="\1"\2value="-"', page)
+    return RENDERED_AT.sub("<time data-rendered-at>-</time>", PER_RENDER.sub(r'name="\1"\2value="-"', page))
 
 
 def _difference(path: str, folded, as_is) -> str:
