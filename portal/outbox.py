@@ -19,11 +19,10 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import Index, String, Text, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from portal.db import Base, Database, database_away, string_enum, utcnow
+from portal.sql import dialect_insert
 from portal.web import bound_request_id, current_request_id
 
 
@@ -89,7 +88,7 @@ def enqueue(session: Session, topic: str, dedupe_key: str, payload: dict) -> int
         "last_error": "",
         "created_at": now,
     }
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert = dialect_insert(session)
     statement = insert(OUTBOX).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
     new_id = session.execute(statement.returning(OUTBOX.c.id)).scalar()
     if new_id is not None:

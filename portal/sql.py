@@ -4,7 +4,10 @@ for spreadsheets, so that every export path (COPY or Python) writes the same cel
 from __future__ import annotations
 
 from sqlalchemy import Date, String, case, func, literal
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
 # A text cell starting with one of these is a formula to a spreadsheet (OWASP "CSV injection"); a
@@ -61,3 +64,8 @@ def safe_text(value: str | None) -> str:
     """The same rule in Python, for the few small files written without the database."""
     text = (value or "").replace("\r\n", "\n").replace("\r", "\n")
     return "'" + text if text[:1] in FORMULA_STARTS and text else text
+
+
+def dialect_insert(session: Session):
+    """The INSERT of the session's database that knows ON CONFLICT (PostgreSQL's or SQLite's)."""
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert

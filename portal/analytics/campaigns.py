@@ -14,8 +14,6 @@ from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import delete, func, insert, or_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from portal.analytics.models import CampaignFigures, CohortMonth
@@ -23,6 +21,7 @@ from portal.clock import aware, business_day, day_bounds
 from portal.db import utcnow
 from portal.payments.models import Payment, PaymentState
 from portal.promotions.models import Campaign, CampaignState, CampaignUse
+from portal.sql import dialect_insert
 
 KEPT_MONTHS = 3
 FOLLOWED_FOR = timedelta(days=31 * (KEPT_MONTHS + 1))
@@ -159,8 +158,7 @@ def roll_up_campaign(session: Session, campaign: Campaign, now: datetime) -> Non
         "new_payers": len(new),
         **{f"kept_month_{n}": len(kept[n]) for n in range(1, KEPT_MONTHS + 1)},
     }
-    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = dialect_insert(CampaignFigures).values(**values)
+    statement = dialect_insert(session)(CampaignFigures).values(**values)
     session.execute(  # two workers following one campaign: the later one's figures stand
         statement.on_conflict_do_update(
             index_elements=["campaign_id"], set_={k: v for k, v in values.items() if k != "campaign_id"}

@@ -21,8 +21,6 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import delete, distinct, func, insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
 from portal.accounts.models import User
@@ -43,6 +41,7 @@ from portal.clock import SHANGHAI, aware, business_day, day_bounds
 from portal.db import Database, utcnow
 from portal.payments.models import Payment, PaymentItem, PaymentState
 from portal.promotions.models import Campaign
+from portal.sql import dialect_insert
 from portal.wallet.models import AccountKind, Entry, LedgerAccount, Transfer, TransferKind
 
 log = logging.getLogger("portal.analytics")
@@ -100,7 +99,7 @@ def roll_up_day(session: Session, day: date, periods: bool = True) -> None:
     _write_hours(session, day, payments)
     if periods:
         write_periods(session, day)
-    statement = _dialect_insert(session)(RolledDay).values(
+    statement = dialect_insert(session)(RolledDay).values(
         day=day, rolled_at=utcnow(), stale=False, stale_marks=0
     )
     session.execute(
@@ -123,10 +122,6 @@ def _lock(session: Session, key: int) -> None:
     """A transaction-scoped advisory lock on PostgreSQL; SQLite writes one transaction at a time."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(func.pg_advisory_xact_lock(key)))
-
-
-def _dialect_insert(session: Session):
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
 def _payer(row) -> str:
@@ -336,7 +331,7 @@ def _insert(session: Session, table, rows: list[dict]) -> None:
 
 def _upsert(session: Session, table, values: dict, keys: list[str], update_with: dict | None) -> None:
     """INSERT ... ON CONFLICT: DO NOTHING, or DO UPDATE with ``update_with``."""
-    statement = _dialect_insert(session)(table).values(**values)
+    statement = dialect_insert(session)(table).values(**values)
     if update_with is None:
         statement = statement.on_conflict_do_nothing(index_elements=keys)
     else:
@@ -348,7 +343,7 @@ def mark_stale(session: Session, days: Iterable[date]) -> None:
     """Days whose raw rows changed after their roll-up; the next scan rolls them up again. Quick: it
     never waits for a roll-up of the day (portal.analytics.rollup.roll_up_day)."""
     for day in sorted(set(days)):
-        statement = _dialect_insert(session)(RolledDay).values(
+        statement = dialect_insert(session)(RolledDay).values(
             day=day, rolled_at=None, stale=True, stale_marks=1
         )
         session.execute(

@@ -11,8 +11,6 @@ from datetime import timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from portal import outbox
@@ -22,6 +20,7 @@ from portal.authz import Role
 from portal.db import utcnow
 from portal.errors import NotFound
 from portal.notify.models import Notification, NotificationPreference
+from portal.sql import dialect_insert
 
 DELIVER_TOPIC = "notify.deliver"
 RESET_PURPOSE = "reset-link"  # binds the sealed link to its use (idcrypto's associated data)
@@ -41,7 +40,7 @@ def queue(
         "in_inbox": in_inbox,
         "created_at": utcnow(),
     }
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert = dialect_insert(session)
     statement = insert(Notification.__table__).values(**values)
     statement = statement.on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(Notification.id)
     if session.execute(statement).scalar() is None:  # (rowcount is not reliable here on psycopg)
